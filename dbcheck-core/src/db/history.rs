@@ -1,0 +1,293 @@
+//! Reading migration history tables, per tool and per dialect, with one catalog query to find them.
+
+use super::{Db, DbError, Dialect};
+use crate::migrations::{AppliedMigration, AppliedOutcome, HistoryTool, Version};
+
+/// DDL of dbcheck's own history table (`_dbcheck_migrations`) for `dialect`.
+///
+/// Columns: `version` (primary key, the migration's history key), `name`, `checksum` (SHA-256 hex
+/// of the file's bytes), `started_at`, `finished_at` (NULL while running or after a crash),
+/// `execution_ms`, `success`, `logs` (the server's error for failures), `rolled_back_at` and
+/// `applied_by` (database user and host that applied it).
+pub fn dbcheck_history_ddl(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => {
+            "CREATE TABLE IF NOT EXISTS _dbcheck_migrations (
+    version TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at TIMESTAMPTZ,
+    execution_ms BIGINT,
+    success BOOLEAN NOT NULL DEFAULT FALSE,
+    logs TEXT,
+    rolled_back_at TIMESTAMPTZ,
+    applied_by TEXT NOT NULL DEFAULT current_user
+)"
+        }
+        Dialect::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS _dbcheck_migrations (
+    version TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
+    finished_at TEXT,
+    execution_ms INTEGER,
+    success BOOLEAN NOT NULL DEFAULT FALSE,
+    logs TEXT,
+    rolled_back_at TEXT,
+    applied_by TEXT NOT NULL DEFAULT ''
+)"
+        }
+        Dialect::Mysql => {
+            "CREATE TABLE IF NOT EXISTS _dbcheck_migrations (
+    version VARCHAR(191) PRIMARY KEY,
+    name VARCHAR(255) NOT NULL,
+    checksum VARCHAR(128) NOT NULL,
+    started_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    finished_at TIMESTAMP(6) NULL,
+    execution_ms BIGINT NULL,
+    success BOOLEAN NOT NULL DEFAULT FALSE,
+    logs TEXT NULL,
+    rolled_back_at TIMESTAMP(6) NULL,
+    applied_by VARCHAR(255) NOT NULL DEFAULT ''
+)"
+        }
+    }
+}
+
+/// `expr` as text in `dialect`.
+fn text(dialect: Dialect, expr: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("({expr})::text"),
+        Dialect::Sqlite => format!("CAST({expr} AS TEXT)"),
+        Dialect::Mysql => format!("CAST({expr} AS CHAR)"),
+    }
+}
+
+/// A binary column as lowercase hex in `dialect`.
+fn hex(dialect: Dialect, expr: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("encode({expr}, 'hex')"),
+        Dialect::Sqlite => format!("lower(hex({expr}))"),
+        Dialect::Mysql => format!("LOWER(HEX({expr}))"),
+    }
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    matches!(v.map(str::trim), Some("t" | "true" | "1" | "TRUE"))
+}
+
+impl Db {
+    /// Which of `candidates` (tool, table name) exist as tables, in one catalog query.
+    pub async fn existing_history_tables(
+        &mut self,
+        candidates: &[(HistoryTool, String)],
+    ) -> Result<Vec<(HistoryTool, String)>, DbError> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let d = self.dialect();
+        let names = candidates.iter().map(|(_, t)| d.quote_literal(t)).collect::<Vec<_>>().join(", ");
+        let sql = match d {
+            Dialect::Postgres => format!(
+                "SELECT c.relname::text FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY (current_schemas(false)) \
+                 AND c.relname IN ({names})"
+            ),
+            Dialect::Sqlite => format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({names})"),
+            Dialect::Mysql => format!(
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name IN ({names})"
+            ),
+        };
+        let found: Vec<String> = self
+            .text_rows(sql, "looking for migration history tables")
+            .await?
+            .into_iter()
+            .filter_map(|mut r| r.pop().flatten())
+            .collect();
+        Ok(candidates.iter().filter(|(_, t)| found.iter().any(|f| f == t)).cloned().collect())
+    }
+
+    /// Every row of `tool`'s history table `table`, normalized.
+    pub async fn read_history(&mut self, tool: HistoryTool, table: &str) -> Result<Vec<AppliedMigration>, DbError> {
+        let d = self.dialect();
+        let t = d.quote_ident(table);
+        let col = |c: &str| text(d, &d.quote_ident(c));
+        let context = format!("reading {tool} history table {table}");
+        let row = |key: Option<String>| AppliedMigration {
+            key: key.unwrap_or_default(),
+            name: None,
+            checksum: None,
+            applied_at: None,
+            rank: None,
+            outcome: AppliedOutcome::Succeeded,
+            logs: None,
+            repeatable: false,
+            baseline: false,
+        };
+        let rows = match tool {
+            HistoryTool::Sqlx => {
+                let sql = format!(
+                    "SELECT {}, {}, {}, {}, {} FROM {t} ORDER BY version",
+                    col("version"),
+                    col("description"),
+                    hex(d, "checksum"),
+                    col("installed_on"),
+                    col("success")
+                );
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .map(|mut r| {
+                        let mut m = row(r[0].take());
+                        m.name = r[1].take();
+                        m.checksum = r[2].take();
+                        m.applied_at = r[3].take();
+                        if !truthy(r[4].as_deref()) {
+                            m.outcome = AppliedOutcome::Failed;
+                        }
+                        m
+                    })
+                    .collect()
+            }
+            HistoryTool::Diesel => {
+                let sql = format!("SELECT {}, {} FROM {t} ORDER BY version", col("version"), col("run_on"));
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .map(|mut r| {
+                        let mut m = row(r[0].take());
+                        m.applied_at = r[1].take();
+                        m
+                    })
+                    .collect()
+            }
+            HistoryTool::Prisma => {
+                let sql = format!(
+                    "SELECT {}, {}, {}, {}, {}, {} FROM {t} ORDER BY started_at",
+                    col("migration_name"),
+                    col("checksum"),
+                    col("started_at"),
+                    col("finished_at"),
+                    col("rolled_back_at"),
+                    col("logs")
+                );
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .map(|mut r| {
+                        let mut m = row(r[0].take());
+                        m.checksum = r[1].take();
+                        m.applied_at = r[2].take();
+                        m.outcome = if r[4].is_some() {
+                            AppliedOutcome::RolledBack
+                        } else if r[3].is_none() {
+                            AppliedOutcome::Failed
+                        } else {
+                            AppliedOutcome::Succeeded
+                        };
+                        m.logs = r[5].take();
+                        m
+                    })
+                    .collect()
+            }
+            HistoryTool::Refinery => {
+                let sql = format!(
+                    "SELECT {}, {}, {}, {} FROM {t} ORDER BY version",
+                    col("version"),
+                    col("name"),
+                    col("checksum"),
+                    col("applied_on")
+                );
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .map(|mut r| {
+                        let mut m = row(r[0].take());
+                        m.name = r[1].take();
+                        m.checksum = r[2].take();
+                        m.applied_at = r[3].take();
+                        m
+                    })
+                    .collect()
+            }
+            HistoryTool::Flyway => {
+                let sql = format!(
+                    "SELECT {}, {}, {}, {}, {}, {}, {} FROM {t} ORDER BY installed_rank",
+                    col("installed_rank"),
+                    col("version"),
+                    col("description"),
+                    col("type"),
+                    col("checksum"),
+                    col("installed_on"),
+                    col("success")
+                );
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .filter_map(|mut r| {
+                        let kind = r[3].take().unwrap_or_default();
+                        // SCHEMA marks schema creation and DELETE marks a row removed by `repair`.
+                        if matches!(kind.as_str(), "SCHEMA" | "DELETE") {
+                            return None;
+                        }
+                        let version = r[1].take();
+                        let repeatable = version.is_none();
+                        let description = r[2].take();
+                        let key = match &version {
+                            Some(v) => Some(Version::dotted(v).map_or_else(|| v.clone(), |v| v.to_string())),
+                            None => description.clone(),
+                        };
+                        let mut m = row(key);
+                        m.rank = r[0].as_deref().and_then(|v| v.trim().parse().ok());
+                        m.name = description;
+                        m.checksum = r[4].take();
+                        m.applied_at = r[5].take();
+                        m.repeatable = repeatable;
+                        m.baseline = kind == "BASELINE";
+                        if !truthy(r[6].as_deref()) {
+                            m.outcome = AppliedOutcome::Failed;
+                        }
+                        Some(m)
+                    })
+                    .collect()
+            }
+            HistoryTool::Dbcheck => {
+                let sql = format!(
+                    "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM {t} ORDER BY started_at, version",
+                    col("version"),
+                    col("name"),
+                    col("checksum"),
+                    col("started_at"),
+                    col("finished_at"),
+                    col("success"),
+                    col("logs"),
+                    col("rolled_back_at")
+                );
+                self.text_rows(sql, &context)
+                    .await?
+                    .into_iter()
+                    .map(|mut r| {
+                        let mut m = row(r[0].take());
+                        m.name = r[1].take();
+                        m.checksum = r[2].take();
+                        m.applied_at = r[3].take();
+                        m.outcome = if r[7].is_some() {
+                            AppliedOutcome::RolledBack
+                        } else if r[4].is_none() || !truthy(r[5].as_deref()) {
+                            AppliedOutcome::Failed
+                        } else {
+                            AppliedOutcome::Succeeded
+                        };
+                        m.logs = r[6].take();
+                        m
+                    })
+                    .collect()
+            }
+        };
+        Ok(rows)
+    }
+}

@@ -1,0 +1,55 @@
+//! The database boundary: connections per dialect, and every SQL statement dbcheck issues.
+
+mod connection;
+mod history;
+mod url;
+
+pub use connection::{ConnectOptions, Db, connect};
+pub use history::dbcheck_history_ddl;
+pub use url::{DatabaseUrl, Dialect, redact_url};
+
+/// Failures talking to a database. Messages never contain a password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The URL is malformed or names an unsupported database.
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server could not be reached (refused, DNS, timeout, TLS).
+    #[error("cannot reach database at {url}: {reason}")]
+    Unreachable {
+        /// The URL, redacted.
+        url: String,
+        /// The driver's explanation, scrubbed of secrets.
+        reason: String,
+    },
+    /// The server refused the credentials.
+    #[error("authentication failed for {url}: {reason}")]
+    AuthFailed {
+        /// The URL, redacted.
+        url: String,
+        /// The server's explanation, scrubbed of secrets.
+        reason: String,
+    },
+    /// The server is up but the database does not exist (or the SQLite file is missing).
+    #[error("database does not exist: {url}")]
+    DatabaseMissing {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// A query failed.
+    #[error("query failed on {url} ({context}): {reason}")]
+    Query {
+        /// The URL, redacted.
+        url: String,
+        /// What dbcheck was doing.
+        context: String,
+        /// The server's explanation, scrubbed of secrets.
+        reason: String,
+    },
+}
