@@ -1,0 +1,177 @@
+//! Argument parsing, global options and dispatch to the commands.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dbcheck_core::Severity;
+use dbcheck_core::config::{Project, Selection, load_projects};
+
+use crate::commands;
+use crate::exit::{self, CliError};
+use crate::render::Renderer;
+
+/// Invoked as `cargo dbcheck …`, cargo passes `dbcheck` as the first argument.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::styling::Styles::styled())]
+enum CargoCli {
+    /// Catch schema drift, failed or edited migrations, and database problems before users do
+    #[command(name = "dbcheck", version)]
+    Dbcheck(Cli),
+}
+
+/// Catch schema drift, failed or edited migrations, and database problems before users do.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-dbcheck",
+    version,
+    after_help = "Without a command, runs every check the available inputs allow: migration discovery always, \
+                  `status` when a database URL is configured.\n\nExit codes: 0 clean, 1 findings at or above \
+                  --fail-on, 2 usage or configuration error, 3 database unreachable, 101 internal error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to Cargo.toml
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package to check (repeatable)
+    #[arg(short, long, global = true, value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Check every workspace member that has dbcheck configuration
+    #[arg(long, global = true)]
+    pub workspace: bool,
+    /// Database URL (overrides the configured environment variable and .env)
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Coloring
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// Output format: human, short (one line per finding) or json (on stdout, versioned schema)
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    pub message_format: MessageFormat,
+    /// Lowest severity that makes the run fail (overrides `fail_on` in the configuration)
+    #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+    /// Print less: only problems
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: informational findings and where configuration came from
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show every migration as applied, pending, failed, edited, missing on disk or out of order (read-only)
+    Status,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color when writing to a terminal and NO_COLOR is unset
+    Auto,
+    /// Always color
+    Always,
+    /// Never color
+    Never,
+}
+
+/// `--message-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Tables and diagnostics with source snippets
+    Human,
+    /// One line per finding: `path:line:col: severity[code]: message`
+    Short,
+    /// One JSON document on stdout (schema in docs/json-output.md)
+    Json,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Fail on errors only
+    Error,
+    /// Fail on warnings too
+    Warning,
+}
+
+/// Parse arguments (both `cargo dbcheck …` and `cargo-dbcheck …`), run, and map to an exit code.
+pub fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = if args.get(1).is_some_and(|a| a == "dbcheck") {
+        let CargoCli::Dbcheck(cli) = CargoCli::parse_from(&args);
+        cli
+    } else {
+        if args.is_empty() {
+            args.push("cargo-dbcheck".into());
+        }
+        Cli::parse_from(&args)
+    };
+    let renderer = Renderer::new(&cli.global, use_color(cli.global.color));
+    let code = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(run(cli, &renderer)),
+        Err(e) => Err(CliError::Usage { message: format!("cannot start the async runtime: {e}"), help: None }),
+    };
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            renderer.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// `--color`, else `CARGO_TERM_COLOR`, else auto: color only on a terminal without `NO_COLOR`.
+fn use_color(choice: Option<ColorChoice>) -> bool {
+    let choice = choice.or_else(|| match std::env::var("CARGO_TERM_COLOR").ok()?.as_str() {
+        "always" => Some(ColorChoice::Always),
+        "never" => Some(ColorChoice::Never),
+        _ => None,
+    });
+    match choice.unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
+    let selection = Selection {
+        manifest_path: cli.global.manifest_path.clone(),
+        packages: cli.global.package.clone(),
+        workspace: cli.global.workspace,
+    };
+    let projects = load_projects(&selection)?;
+    let mut outcome = commands::Outcome::default();
+    for project in &projects {
+        let fail_on = fail_on(&cli.global, project);
+        let result = match cli.command {
+            Some(Command::Status) => commands::status::run(project, &cli.global, renderer).await?,
+            None => commands::default::run(project, &cli.global, renderer).await?,
+        };
+        outcome.merge(result, fail_on);
+    }
+    renderer.finish(&outcome);
+    Ok(if outcome.failed { exit::FINDINGS } else { exit::SUCCESS })
+}
+
+fn fail_on(global: &GlobalArgs, project: &Project) -> Severity {
+    match global.fail_on {
+        Some(FailOnArg::Error) => Severity::Error,
+        Some(FailOnArg::Warning) => Severity::Warning,
+        None => project.settings.fail_on,
+    }
+}

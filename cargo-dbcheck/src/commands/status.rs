@@ -1,0 +1,38 @@
+//! `cargo dbcheck status`: where every migration stands against the live database. Read-only.
+
+use dbcheck_core::config::Project;
+use dbcheck_core::status::migration_status;
+
+use super::{DiscoverySummary, ProjectResult, connect_read_only, database_url, discover};
+use crate::cli::GlobalArgs;
+use crate::exit::CliError;
+use crate::render::Renderer;
+
+/// Run `status` for one project.
+pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) -> Result<ProjectResult, CliError> {
+    let discovery = discover(project)?;
+    let Some(url) = database_url(project, global)? else {
+        return Err(CliError::Usage {
+            message: format!("no database URL for `{}`", project.name),
+            help: Some(format!(
+                "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
+                project.settings.database_url_env
+            )),
+        });
+    };
+    let mut db = connect_read_only(project, &url).await?;
+    let report = migration_status(&discovery, project.settings.history.as_ref(), &mut db).await;
+    db.close().await;
+    let report = report?;
+    let result = ProjectResult {
+        project: project.name.clone(),
+        command: "status",
+        discovery: Some(DiscoverySummary::of(&discovery)),
+        findings: report.findings.clone(),
+        status: Some(report),
+        skipped: Vec::new(),
+        database: Some(url.redacted()),
+    };
+    renderer.project(&result);
+    Ok(result)
+}
