@@ -86,6 +86,11 @@ impl Renderer {
                 if !self.quiet {
                     out.push_str(&self.human_body(result));
                 }
+                if self.verbose > 0 {
+                    let files: Vec<String> = result.config_files.iter().map(|f| display_path(f)).collect();
+                    let files = if files.is_empty() { "none (defaults)".to_owned() } else { files.join(", ") };
+                    let _ = writeln!(err, "{} {files}", self.paint(Paint::Dim, "configuration from:"));
+                }
                 for f in result.findings.iter().filter(|f| self.shown(f)) {
                     err.push_str(&self.human_finding(f));
                 }
@@ -180,7 +185,9 @@ impl Renderer {
                     MigrationState::Applied => Paint::Green,
                     MigrationState::Pending { out_of_order: false, .. } => Paint::Yellow,
                     MigrationState::AppliedOutOfOrder | MigrationState::Pending { .. } => Paint::Yellow,
-                    MigrationState::Failed | MigrationState::Edited { .. } | MigrationState::MissingOnDisk => Paint::Red,
+                    MigrationState::Failed | MigrationState::Edited { .. } | MigrationState::MissingOnDisk => {
+                        Paint::Red
+                    }
                 };
                 let name: String = e.name.chars().take(nw).collect();
                 let when = e.applied_at.as_deref().unwrap_or("");
@@ -211,7 +218,8 @@ impl Renderer {
         {
             return rendered;
         }
-        let mut s = format!("{}: {}\n", self.paint(paint, &format!("{word}[{}]", f.code)), self.paint(Paint::Bold, &f.message));
+        let mut s =
+            format!("{}: {}\n", self.paint(paint, &format!("{word}[{}]", f.code)), self.paint(Paint::Bold, &f.message));
         match &f.location {
             Some(Location::File { path, .. }) => {
                 let _ = writeln!(s, "  {} {}", self.paint(Paint::Cyan, "-->"), display_path(path));
@@ -223,7 +231,8 @@ impl Renderer {
         }
         if let Some(h) = &f.help {
             for (i, line) in h.lines().enumerate() {
-                let lead = if i == 0 { format!("{} ", self.paint(Paint::Cyan, "= help:")) } else { "          ".to_owned() };
+                let lead =
+                    if i == 0 { format!("{} ", self.paint(Paint::Cyan, "= help:")) } else { "          ".to_owned() };
                 let _ = writeln!(s, "  {lead}{line}");
             }
         }

@@ -24,6 +24,7 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         )],
         findings: discovery.findings,
         database: None,
+        config_files: project.config_files.clone(),
     };
     renderer.project(&result);
     Ok(result)

@@ -33,6 +33,8 @@ pub struct ProjectResult {
     /// The database the command talked to, redacted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// The files configuration came from, lowest precedence first.
+    pub config_files: Vec<std::path::PathBuf>,
 }
 
 /// Migrations found, without their contents.
@@ -54,7 +56,12 @@ impl DiscoverySummary {
             dir: d.dir.clone(),
             layout: d.layout,
             count: d.migrations.len(),
-            latest: d.migrations.iter().rev().find(|m| !matches!(m.kind, dbcheck_core::migrations::MigrationKind::Repeatable)).map(|m| m.history_key.clone()),
+            latest: d
+                .migrations
+                .iter()
+                .rev()
+                .find(|m| !matches!(m.kind, dbcheck_core::migrations::MigrationKind::Repeatable))
+                .map(|m| m.history_key.clone()),
         }
     }
 }

@@ -32,6 +32,7 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         status: Some(report),
         skipped: Vec::new(),
         database: Some(url.redacted()),
+        config_files: project.config_files.clone(),
     };
     renderer.project(&result);
     Ok(result)

@@ -1,0 +1,8 @@
+//! The `cargo-dbcheck` binary driven end to end on temporary projects: exit codes, output formats,
+//! hostile input and secrets. Database cases use the real-database harness.
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on setup errors")]
+
+mod hostile;
+mod output;
+mod project;
+mod status;
