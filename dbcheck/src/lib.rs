@@ -41,8 +41,7 @@ pub enum Error {
 /// Where every migration of the package at `manifest_dir` (its configured migrations folder,
 /// layout and history table) stands on the database at `url`. Read-only.
 pub async fn migration_status(manifest_dir: impl AsRef<Path>, url: &str) -> Result<StatusReport, Error> {
-    let selection =
-        Selection { manifest_path: Some(manifest_dir.as_ref().join("Cargo.toml")), ..Selection::default() };
+    let selection = Selection { manifest_path: Some(manifest_dir.as_ref().join("Cargo.toml")), ..Selection::default() };
     let projects = load_projects(&selection)?;
     let settings = match projects.first() {
         Some(p) => p.settings.clone(),

@@ -27,8 +27,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let root = Path::new(MANIFEST_DIR);
     let default_db = root.join("../../target/marketplace.sqlite3");
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", default_db.display()));
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", default_db.display()));
     let postgres = url.starts_with("postgres");
     let migrations: PathBuf = if postgres { root.join("../../migrations") } else { root.join("migrations_sqlite") };
 
