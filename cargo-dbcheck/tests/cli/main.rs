@@ -5,4 +5,5 @@
 mod hostile;
 mod output;
 mod project;
+mod reference;
 mod status;

@@ -29,13 +29,23 @@ fn checksum_of(tool: HistoryTool, migration: &Migration, bytes: &[u8]) -> Option
         HistoryTool::Prisma | HistoryTool::Dbcheck => Some(hex::encode(Sha256::digest(bytes))),
         HistoryTool::Diesel => None,
         HistoryTool::Refinery => {
-            let version = match &migration.version {
-                Version::Int(v) => i32::try_from(*v).ok()?,
-                _ => return None,
-            };
+            let version = refinery_version(&migration.version)?;
             Some(refinery_checksum(&migration.name, version, &String::from_utf8_lossy(bytes)).to_string())
         }
         HistoryTool::Flyway => Some(flyway_checksum(bytes).to_string()),
+    }
+}
+
+/// The `i32` refinery records for `version`. Discovery reads `V<n>__` files as dotted versions (the
+/// layout is shared with Flyway), so a single-part dotted version is refinery's integer too.
+fn refinery_version(version: &Version) -> Option<i32> {
+    match version {
+        Version::Int(v) => i32::try_from(*v).ok(),
+        Version::Dotted(parts) => match parts.as_slice() {
+            [v] => i32::try_from(*v).ok(),
+            _ => None,
+        },
+        Version::Text(_) => None,
     }
 }
 
@@ -175,6 +185,108 @@ mod tests {
         assert_eq!(flyway_checksum(b"CREATE TABLE t (id int);\r\nINSERT INTO t VALUES (1);\n"), 169406234);
         assert_eq!(flyway_checksum(b"\xEF\xBB\xBFCREATE TABLE t (id int);\nINSERT INTO t VALUES (1);"), 169406234);
         assert_eq!(flyway_checksum(b"select 1"), 245801405);
+    }
+
+    // Expected refinery values come from an independent SipHash-1-3 in Python fed what Rust's
+    // `Hash` writes: the name's bytes + 0xff, the version as 4 little-endian bytes, the SQL + 0xff.
+    #[test]
+    fn refinery_checksum_is_siphash13_of_name_version_and_sql() {
+        assert_eq!(refinery_checksum("create_users", 1, "CREATE TABLE users (id int);\n"), 12099350966378232070);
+        assert_eq!(refinery_checksum("add_slug", 2, "ALTER TABLE users ADD slug text;\n"), 14930192459317343668);
+    }
+
+    #[test]
+    fn refinery_checksum_works_for_versions_as_discovery_produces_them() {
+        let sql = b"CREATE TABLE users (id int);\n";
+        let expected = "12099350966378232070";
+        // `V1__create_users.sql` is discovered with a dotted version.
+        let dotted = migration("create_users", Version::dotted("1").unwrap(), sql);
+        assert_eq!(checksum(HistoryTool::Refinery, &dotted).as_deref(), Some(expected));
+        let int = migration("create_users", Version::Int(1), sql);
+        assert_eq!(checksum(HistoryTool::Refinery, &int).as_deref(), Some(expected));
+        // The name is part of the hash.
+        let renamed = migration("create_people", Version::Int(1), sql);
+        assert_ne!(checksum(HistoryTool::Refinery, &renamed).as_deref(), Some(expected));
+        // refinery has no dotted or out-of-range versions: no checksum rather than a wrong one.
+        assert_eq!(checksum(HistoryTool::Refinery, &migration("x", Version::dotted("1.2").unwrap(), sql)), None);
+        assert_eq!(checksum(HistoryTool::Refinery, &migration("x", Version::Int(20240101000000), sql)), None);
+        assert_eq!(checksum(HistoryTool::Refinery, &migration("x", Version::Text("1".into()), sql)), None);
+    }
+
+    #[test]
+    fn refinery_edits_are_detected() {
+        let original = migration("create_users", Version::dotted("1").unwrap(), b"CREATE TABLE users (id int);\n");
+        let recorded = checksum(HistoryTool::Refinery, &original).unwrap();
+        let edited = migration("create_users", Version::dotted("1").unwrap(), b"CREATE TABLE users (id bigint);\n");
+        let crlf = migration("create_users", Version::dotted("1").unwrap(), b"CREATE TABLE users (id int);\r\n");
+        assert_eq!(compare_checksum(HistoryTool::Refinery, &original, Some(&recorded)), ChecksumMatch::Same);
+        assert_eq!(compare_checksum(HistoryTool::Refinery, &edited, Some(&recorded)), ChecksumMatch::Different);
+        assert_eq!(compare_checksum(HistoryTool::Refinery, &crlf, Some(&recorded)), ChecksumMatch::LineEndingsOnly);
+    }
+
+    #[test]
+    fn flyway_checksum_splits_lines_like_java_readline() {
+        // Lone CR, CRLF and LF all end a line; the terminators are not hashed.
+        assert_eq!(flyway_checksum(b"a\rb\r\nc\n"), 891568578);
+        assert_eq!(flyway_checksum(b"a\nb\nc"), 891568578);
+        assert_eq!(flyway_checksum(b"SELECT 2;\n"), 798974111);
+        assert_eq!(flyway_checksum(b""), 0);
+        assert_eq!(flyway_checksum(b"\xEF\xBB\xBF"), 0);
+    }
+
+    #[test]
+    fn flyway_checksum_is_signed_like_a_java_int() {
+        assert_eq!(flyway_checksum(b"SELECT 8;\n"), -714045419);
+        let m = migration("x", Version::Int(1), b"SELECT 8;\n");
+        assert_eq!(checksum(HistoryTool::Flyway, &m).as_deref(), Some("-714045419"));
+    }
+
+    #[test]
+    fn flyway_sees_line_ending_changes_as_no_change() {
+        let lf = migration("a", Version::dotted("1").unwrap(), b"SELECT 1;\nSELECT 2;\n");
+        let crlf_bom = migration("a", Version::dotted("1").unwrap(), b"\xEF\xBB\xBFSELECT 1;\r\nSELECT 2;\r\n");
+        let recorded = checksum(HistoryTool::Flyway, &lf).unwrap();
+        assert_eq!(compare_checksum(HistoryTool::Flyway, &crlf_bom, Some(&recorded)), ChecksumMatch::Same);
+        let edited = migration("a", Version::dotted("1").unwrap(), b"SELECT 1;\nSELECT 3;\n");
+        assert_eq!(compare_checksum(HistoryTool::Flyway, &edited, Some(&recorded)), ChecksumMatch::Different);
+    }
+
+    #[test]
+    fn recorded_checksums_compare_case_insensitively() {
+        let m = migration("a", Version::Int(1), b"SELECT 1;\n");
+        let upper = checksum(HistoryTool::Sqlx, &m).unwrap().to_ascii_uppercase();
+        assert_eq!(compare_checksum(HistoryTool::Sqlx, &m, Some(&upper)), ChecksumMatch::Same);
+    }
+
+    #[test]
+    fn no_recorded_checksum_or_no_tool_checksum_is_unknown() {
+        let m = migration("a", Version::Int(1), b"SELECT 1;\n");
+        assert_eq!(compare_checksum(HistoryTool::Sqlx, &m, None), ChecksumMatch::Unknown);
+        assert_eq!(compare_checksum(HistoryTool::Diesel, &m, Some("abc")), ChecksumMatch::Unknown);
+        assert!(!HistoryTool::Diesel.records_checksum());
+    }
+
+    #[test]
+    fn prisma_line_ending_variants_are_recognised() {
+        let lf = migration("a", Version::Text("20240101_a".into()), b"CREATE TABLE a (id int);\n");
+        let recorded = checksum(HistoryTool::Prisma, &lf).unwrap();
+        let crlf = migration("a", Version::Text("20240101_a".into()), b"CREATE TABLE a (id int);\r\n");
+        let bom_crlf = migration("a", Version::Text("20240101_a".into()), b"\xEF\xBB\xBFCREATE TABLE a (id int);\r\n");
+        assert_eq!(compare_checksum(HistoryTool::Prisma, &crlf, Some(&recorded)), ChecksumMatch::LineEndingsOnly);
+        assert_eq!(compare_checksum(HistoryTool::Prisma, &bom_crlf, Some(&recorded)), ChecksumMatch::LineEndingsOnly);
+        // Recorded with BOM + CRLF, file now plain LF.
+        let recorded_bom = checksum(HistoryTool::Prisma, &bom_crlf).unwrap();
+        assert_eq!(compare_checksum(HistoryTool::Prisma, &lf, Some(&recorded_bom)), ChecksumMatch::LineEndingsOnly);
+    }
+
+    #[test]
+    fn repeatables_never_report_line_endings_only() {
+        let mut original = migration("v", Version::Dotted(Vec::new()), b"CREATE VIEW v AS SELECT 1;\n");
+        original.kind = MigrationKind::Repeatable;
+        let recorded = checksum(HistoryTool::Dbcheck, &original).unwrap();
+        let mut crlf = original.clone();
+        crlf.bytes = b"CREATE VIEW v AS SELECT 1;\r\n".to_vec();
+        assert_eq!(compare_checksum(HistoryTool::Dbcheck, &crlf, Some(&recorded)), ChecksumMatch::Different);
     }
 
     #[test]
