@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, accept_checksum_sql};
 use crate::migrations::{
     AppliedMigration, AppliedOutcome, ChecksumMatch, Discovery, HistoryTool, Layout, Migration, MigrationKind, Version,
     compare_checksum,
@@ -194,7 +194,31 @@ pub async fn migration_status(
     let exists = existing.iter().any(|(t, table)| *t == choice.tool && *table == choice.table);
     let applied = if exists { Some(db.read_history(choice.tool, &choice.table).await?) } else { None };
     let others: Vec<(HistoryTool, String)> = existing.into_iter().filter(|(t, _)| *t != choice.tool).collect();
-    Ok(classify(discovery, &choice, applied.as_deref(), &others))
+    let mut report = classify(discovery, &choice, applied.as_deref(), &others);
+    // The statement that accepts a line-ending-only edit depends on the dialect, which only the
+    // connected side knows.
+    let accepted: Vec<(&Migration, Option<String>)> = discovery
+        .migrations
+        .iter()
+        .filter(|m| {
+            report.entries.iter().any(|e| {
+                e.path.as_deref() == Some(m.path.as_path())
+                    && e.state == MigrationState::Edited { line_endings_only: true }
+            })
+        })
+        .map(|m| (m, accept_checksum_sql(db.dialect(), choice.tool, &choice.table, m)))
+        .collect();
+    for (m, sql) in accepted {
+        if let Some(sql) = sql
+            && let Some(f) = report
+                .findings
+                .iter_mut()
+                .find(|f| f.code == "migration-edited" && f.location == Some(Location::file(&m.path)))
+        {
+            f.fix_sql = Some(sql);
+        }
+    }
+    Ok(report)
 }
 
 /// Pure part of `status`: classify the discovered migrations against history rows (`None` when
@@ -406,8 +430,9 @@ fn state_for(tool: HistoryTool, m: &Migration, row: &AppliedMigration, findings:
                 )
                 .at(Location::file(&m.path))
                 .help(
-                    "restore the original bytes (`git checkout -- <file>`) and stop git from rewriting them: add `*.sql -text` \
-                     to .gitattributes (or set `core.autocrlf=false`); the SQL itself is unchanged",
+                    "the SQL itself is unchanged: restore the original bytes (`git checkout -- <file>`) and stop git from \
+                     rewriting them (`*.sql -text` in .gitattributes, or `core.autocrlf=false`); or accept the new bytes \
+                     by recording their checksum with the fix SQL (it changes only the history table)",
                 ),
             );
             MigrationState::Edited { line_endings_only: true }

@@ -73,3 +73,42 @@ async fn status_never_writes_and_never_creates_a_sqlite_file() {
     assert!(!missing.exists(), "status created the SQLite file");
     assert!(output_text(&out).1.contains("does not exist"));
 }
+
+/// A CRLF-only edit is reported as such, with fix SQL that, once run, makes status clean again.
+async fn line_endings_only_edit_can_be_accepted(db: TestDb) {
+    let p = TempProject::new("").with_sqlx_migrations();
+    sqlx_migrate(p.path(), db.url()).await;
+    p.write("migrations/2_add_slug.sql", "ALTER TABLE ads ADD COLUMN slug TEXT;\r\n");
+
+    let out = p.cmd().args(["status", "--message-format", "json", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", output_text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &doc["results"][0]["status"]["entries"][1];
+    assert_eq!(entry["state"], "edited");
+    assert_eq!(entry["line_endings_only"], true);
+    let finding =
+        doc["results"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "migration-edited").unwrap();
+    assert!(finding["message"].as_str().unwrap().contains("line endings"));
+    let fix = finding["fix_sql"].as_str().unwrap();
+    assert!(fix.starts_with("UPDATE"), "{fix}");
+
+    db.execute(fix).await;
+    let out = p.cmd().args(["status", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+    assert!(output_text(&out).0.contains("2 applied"));
+}
+
+#[tokio::test]
+async fn line_endings_fix_sql_on_postgres() {
+    line_endings_only_edit_can_be_accepted(require_db!(TestDb::postgres().await)).await;
+}
+
+#[tokio::test]
+async fn line_endings_fix_sql_on_sqlite() {
+    line_endings_only_edit_can_be_accepted(require_db!(TestDb::sqlite().await)).await;
+}
+
+#[tokio::test]
+async fn line_endings_fix_sql_on_mysql() {
+    line_endings_only_edit_can_be_accepted(require_db!(TestDb::mysql().await)).await;
+}

@@ -1,7 +1,7 @@
 //! Reading migration history tables, per tool and per dialect, with one catalog query to find them.
 
 use super::{Db, DbError, Dialect};
-use crate::migrations::{AppliedMigration, AppliedOutcome, HistoryTool, Version};
+use crate::migrations::{AppliedMigration, AppliedOutcome, HistoryTool, Migration, Version, checksum};
 
 /// DDL of dbcheck's own history table (`_dbcheck_migrations`) for `dialect`.
 ///
@@ -54,6 +54,33 @@ pub fn dbcheck_history_ddl(dialect: Dialect) -> &'static str {
 )"
         }
     }
+}
+
+/// The `UPDATE` that records `migration`'s current checksum in `tool`'s history `table`, as the
+/// tool itself would have written it; `None` for tools without checksums (diesel).
+pub fn accept_checksum_sql(dialect: Dialect, tool: HistoryTool, table: &str, migration: &Migration) -> Option<String> {
+    let sum = checksum(tool, migration)?;
+    let t = dialect.quote_ident(table);
+    let key = dialect.quote_literal(&migration.history_key);
+    Some(match tool {
+        HistoryTool::Sqlx => {
+            let bytes = match dialect {
+                Dialect::Postgres => format!("decode('{sum}', 'hex')"),
+                Dialect::Sqlite => format!("X'{sum}'"),
+                Dialect::Mysql => format!("UNHEX('{sum}')"),
+            };
+            format!("UPDATE {t} SET checksum = {bytes} WHERE version = {};", migration.history_key)
+        }
+        HistoryTool::Prisma => {
+            format!("UPDATE {t} SET checksum = '{sum}' WHERE migration_name = {key} AND rolled_back_at IS NULL;")
+        }
+        HistoryTool::Refinery => {
+            format!("UPDATE {t} SET checksum = '{sum}' WHERE version = {};", migration.history_key)
+        }
+        HistoryTool::Flyway => format!("UPDATE {t} SET checksum = {sum} WHERE version = {key};"),
+        HistoryTool::Dbcheck => format!("UPDATE {t} SET checksum = '{sum}' WHERE version = {key};"),
+        HistoryTool::Diesel => return None,
+    })
 }
 
 /// `expr` as text in `dialect`.

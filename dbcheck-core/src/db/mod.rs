@@ -5,7 +5,7 @@ mod history;
 mod url;
 
 pub use connection::{ConnectOptions, Db, connect};
-pub use history::dbcheck_history_ddl;
+pub use history::{accept_checksum_sql, dbcheck_history_ddl};
 pub use url::{DatabaseUrl, Dialect, redact_url};
 
 /// Failures talking to a database. Messages never contain a password.

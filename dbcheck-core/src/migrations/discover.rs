@@ -91,7 +91,16 @@ pub fn discover_migrations(dir: &Path, layout: Option<Layout>) -> Result<Discove
         Some(Layout::Diesel) => scan.diesel(&entries),
         Some(Layout::Prisma) => scan.prisma(&entries),
         Some(Layout::Versioned) => scan.versioned(&entries),
-        None => {}
+        None => {
+            // No layout recognises anything here: every SQL file is one that no tool would run.
+            for e in entries.iter().filter(|e| !e.is_dir && e.name.ends_with(".sql")) {
+                scan.ignored(
+                    &e.path,
+                    "its name matches no migration layout",
+                    "name it like `20240101000000_create_users.sql` (sqlx) or `V1__create_users.sql` (refinery/Flyway)",
+                );
+            }
+        }
     }
     scan.check_duplicates();
     if !scan.problems.is_empty() {
@@ -355,21 +364,26 @@ impl Scan {
         struct Meta {
             run_in_transaction: Option<bool>,
         }
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
+        // diesel reads metadata.toml with `unwrap_or_default()`: an unreadable or invalid file is
+        // silently ignored and the migration runs in a transaction. Say so instead of failing.
+        let reason = match fs::read_to_string(path) {
+            Ok(text) => match toml::from_str::<Meta>(&text) {
+                Ok(m) => return m.run_in_transaction,
+                Err(e) => format!("invalid TOML: {}", e.message()),
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                self.problem(path, format!("cannot read: {e}"));
-                return None;
-            }
+            Err(e) => format!("cannot read: {e}"),
         };
-        match toml::from_str::<Meta>(&text) {
-            Ok(m) => m.run_in_transaction,
-            Err(e) => {
-                self.problem(path, format!("invalid metadata.toml: {}", e.message()));
-                None
-            }
-        }
+        self.findings.push(
+            Finding::new(
+                "migration-metadata-invalid",
+                Severity::Warning,
+                format!("diesel ignores {} ({reason}) and runs the migration in a transaction", path.display()),
+            )
+            .at(Location::file(path))
+            .help("fix the file, e.g. `run_in_transaction = false`"),
+        );
+        None
     }
 
     fn prisma(&mut self, entries: &[Entry]) {
@@ -764,13 +778,33 @@ mod tests {
         let no_up = d.join("2020-01-02-000000_no_up");
         write(d, "2020-01-02-000000_no_up/down.sql", "SELECT 1;\n");
         let bad_utf8 = write(d, "2020-01-03-000000_bad/up.sql", b"SELECT '\xff\xfe';\n");
-        let bad_meta = write(d, "2020-01-04-000000_meta/metadata.toml", "run_in_transaction = \"no\"\n");
-        write(d, "2020-01-04-000000_meta/up.sql", "SELECT 1;\n");
         let ps = problems(d, None);
-        assert_eq!(ps.len(), 3, "{ps:#?}");
+        assert_eq!(ps.len(), 2, "{ps:#?}");
         assert!(problem_for(&ps, &no_up).contains("up.sql"));
         assert!(problem_for(&ps, &bad_utf8).contains("UTF-8"));
-        assert!(problem_for(&ps, &bad_meta).contains("metadata.toml"));
+    }
+
+    #[test]
+    fn invalid_diesel_metadata_is_a_warning_like_diesel_ignoring_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "2020-01-04-000000_meta/metadata.toml", "run_in_transaction = \"no\"\n");
+        write(d, "2020-01-04-000000_meta/up.sql", "SELECT 1;\n");
+        let found = discover(d);
+        assert_eq!(codes(&found), ["migration-metadata-invalid"]);
+        assert_eq!(found.findings[0].severity, Severity::Warning);
+        assert_eq!(found.migrations[0].transaction, TransactionMode::Transaction);
+    }
+
+    #[test]
+    fn sql_files_that_match_no_layout_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "schema.sql", "CREATE TABLE a (id int);\n");
+        write(tmp.path(), "README.md", "notes\n");
+        let found = discover(tmp.path());
+        assert_eq!(found.layout, None);
+        assert_eq!(codes(&found), ["migration-file-ignored"]);
+        assert!(found.findings[0].message.contains("schema.sql"));
     }
 
     #[test]
@@ -1136,12 +1170,14 @@ mod tests {
         unreadable(&path);
         assert!(problem_for(&problems(tmp.path(), None), &path).contains("cannot read"));
 
-        // diesel's metadata.toml that cannot be read is a problem, not a silent default.
+        // diesel ignores a metadata.toml it cannot read (and runs in a transaction): a warning.
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "2020-01-01-000000_a/up.sql", "SELECT 1;\n");
         fs::create_dir(tmp.path().join("2020-01-01-000000_a/metadata.toml")).unwrap();
-        let ps = problems(tmp.path(), None);
-        assert!(problem_for(&ps, &tmp.path().join("2020-01-01-000000_a/metadata.toml")).contains("cannot read"));
+        let found = discover(tmp.path());
+        assert_eq!(codes(&found), ["migration-metadata-invalid"]);
+        assert!(found.findings[0].message.contains("cannot read"), "{}", found.findings[0].message);
+        assert_eq!(found.migrations[0].transaction, TransactionMode::Transaction);
     }
 
     #[cfg(unix)]
