@@ -289,9 +289,30 @@ pub fn classify(
         }
     }
 
+    // `U<n>__` files are forward migrations for refinery and undo scripts for Flyway.
+    let mut unordered = std::collections::BTreeSet::new();
+    let mut migrations = Vec::with_capacity(discovery.migrations.len());
+    for m in &discovery.migrations {
+        if m.kind != MigrationKind::Unversioned {
+            migrations.push(m);
+        } else if tool == HistoryTool::Refinery {
+            unordered.insert(m.history_key.as_str());
+            migrations.push(m);
+        } else {
+            findings.push(
+                Finding::new(
+                    "migration-undo-ignored",
+                    Severity::Info,
+                    format!("undo migration {} is not part of the forward history", m.path.display()),
+                )
+                .at(Location::file(&m.path)),
+            );
+        }
+    }
+
     let mut entries = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for m in &discovery.migrations {
+    for m in migrations {
         let repeatable = m.kind == MigrationKind::Repeatable;
         seen.insert((repeatable, m.history_key.as_str()));
         let row = effective.get(&(repeatable, m.history_key.as_str())).copied();
@@ -361,7 +382,7 @@ pub fn classify(
         });
     }
 
-    mark_out_of_order(layout, tool, &mut entries, rows, &mut findings);
+    mark_out_of_order(layout, tool, &mut entries, rows, &unordered, &mut findings);
     entries.sort_by(|a, b| {
         (a.repeatable, version_from_key(layout, &a.version)).cmp(&(b.repeatable, version_from_key(layout, &b.version)))
     });
@@ -469,6 +490,7 @@ fn mark_out_of_order(
     tool: HistoryTool,
     entries: &mut [StatusEntry],
     rows: &[AppliedMigration],
+    unordered: &std::collections::BTreeSet<&str>,
     findings: &mut Vec<Finding>,
 ) {
     let order: BTreeMap<&str, (i64, &str)> = rows
@@ -499,10 +521,13 @@ fn mark_out_of_order(
             && entries[i].state == MigrationState::Applied
         {
             entries[i].state = MigrationState::AppliedOutOfOrder;
+            // refinery's unversioned (`U`) migrations are meant to run out of order.
+            let severity =
+                if unordered.contains(entries[i].version.as_str()) { Severity::Info } else { Severity::Warning };
             findings.push(
                 Finding::new(
                     "migration-applied-out-of-order",
-                    Severity::Warning,
+                    severity,
                     format!("migration {} was applied after the later migration {higher}", entries[i].version),
                 )
                 .at(entries[i].path.clone().map_or_else(|| Location::database(&entries[i].version), Location::file))
@@ -520,7 +545,13 @@ fn mark_out_of_order(
             && version_from_key(layout, &entries[i].version) < *max
         {
             entries[i].state = pending(true);
-            let severity = if tool == HistoryTool::Flyway { Severity::Error } else { Severity::Warning };
+            let severity = if unordered.contains(entries[i].version.as_str()) {
+                Severity::Info
+            } else if tool == HistoryTool::Flyway {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             findings.push(
                 Finding::new(
                     "migration-pending-out-of-order",
@@ -1267,5 +1298,31 @@ mod tests {
         assert_eq!(MigrationState::AppliedOutOfOrder.label(), "applied out of order");
         let json = serde_json::to_value(PENDING_OUT_OF_ORDER).unwrap();
         assert_eq!(json, serde_json::json!({"state": "pending", "out_of_order": true, "rolled_back": false}));
+    }
+
+    #[test]
+    fn u_files_are_undo_scripts_for_flyway_and_unordered_migrations_for_refinery() {
+        let v1 = migration(Layout::Versioned, "1", "CREATE TABLE a (id int);\n");
+        let v3 = migration(Layout::Versioned, "3", "CREATE TABLE c (id int);\n");
+        let mut u2 = migration(Layout::Versioned, "2", "CREATE TABLE b (id int);\n");
+        u2.kind = MigrationKind::Unversioned;
+        let d = discovery(Some(Layout::Versioned), vec![v1.clone(), u2.clone(), v3.clone()]);
+
+        // Flyway: an undo script, not part of the forward history.
+        let rows = [row_for(HistoryTool::Flyway, &v1, "2024-01-01"), row_for(HistoryTool::Flyway, &v3, "2024-01-02")];
+        let flyway = run(HistoryTool::Flyway, &d, &rows);
+        assert_eq!(flyway.entries.len(), 2);
+        let undo: Vec<_> = flyway.findings.iter().filter(|f| f.code == "migration-undo-ignored").collect();
+        assert_eq!(undo.len(), 1);
+        assert_eq!(undo[0].severity, Severity::Info);
+
+        // refinery: a forward migration; pending below the latest applied is expected, so only info.
+        let rows =
+            [row_for(HistoryTool::Refinery, &v1, "2024-01-01"), row_for(HistoryTool::Refinery, &v3, "2024-01-02")];
+        let refinery = run(HistoryTool::Refinery, &d, &rows);
+        assert_eq!(state(&refinery, "2"), MigrationState::Pending { out_of_order: true, rolled_back: false });
+        let ooo = refinery.findings.iter().find(|f| f.code == "migration-pending-out-of-order").unwrap();
+        assert_eq!(ooo.severity, Severity::Info);
+        assert!(refinery.findings.iter().all(|f| f.code != "migration-undo-ignored"));
     }
 }

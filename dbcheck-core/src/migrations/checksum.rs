@@ -107,7 +107,7 @@ pub fn compare_checksum(tool: HistoryTool, migration: &Migration, recorded: Opti
     if current.eq_ignore_ascii_case(recorded) {
         return ChecksumMatch::Same;
     }
-    if migration.kind == MigrationKind::Versioned
+    if migration.kind != MigrationKind::Repeatable
         && line_ending_variants(&migration.bytes)
             .into_iter()
             .filter_map(|v| checksum_of(tool, migration, &v))

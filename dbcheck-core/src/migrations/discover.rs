@@ -109,8 +109,13 @@ pub fn discover_migrations(dir: &Path, layout: Option<Layout>) -> Result<Discove
     let mut migrations = scan.migrations;
     // Versions decide; repeatables (which share an empty version) go in Flyway's order, by the
     // description it records (`R__a_b.sql` is `a b`), not by the raw file name.
-    migrations
-        .sort_by(|a, b| (a.kind as u8, &a.version, &a.history_key).cmp(&(b.kind as u8, &b.version, &b.history_key)));
+    migrations.sort_by(|a, b| {
+        (a.kind == MigrationKind::Repeatable, &a.version, &a.history_key).cmp(&(
+            b.kind == MigrationKind::Repeatable,
+            &b.version,
+            &b.history_key,
+        ))
+    });
     Ok(Discovery { dir: dir.to_path_buf(), layout, migrations, findings: scan.findings })
 }
 
@@ -440,14 +445,6 @@ impl Scan {
                 TransactionMode::Transaction
             };
             match parsed.prefix {
-                'U' => self.findings.push(
-                    Finding::new(
-                        "migration-undo-ignored",
-                        Severity::Info,
-                        format!("undo migration {} is not part of the forward history", e.name),
-                    )
-                    .at(Location::file(&e.path)),
-                ),
                 'R' => {
                     let Some(bytes) = self.read_sql(&e.path) else { continue };
                     self.findings.push(
@@ -486,7 +483,7 @@ impl Scan {
                         bytes,
                         down_path: None,
                         transaction,
-                        kind: MigrationKind::Versioned,
+                        kind: if parsed.prefix == 'U' { MigrationKind::Unversioned } else { MigrationKind::Versioned },
                     });
                 }
             }
@@ -917,7 +914,7 @@ mod tests {
     }
 
     #[test]
-    fn repeatables_come_last_and_undos_are_ignored_with_info_findings() {
+    fn repeatables_come_last_and_u_files_are_kept_as_unversioned() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         write(d, "V1__create_users.sql", "CREATE TABLE users (id int);\n");
@@ -925,19 +922,18 @@ mod tests {
         let views = write(d, "R__user_views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n");
         write(d, "R__a_func.sql", "CREATE OR REPLACE FUNCTION f() RETURNS int AS 'SELECT 1' LANGUAGE sql;\n");
         let found = discover(d);
-        assert_eq!(keys(&found), ["1", "a func", "user views"]);
+        assert_eq!(keys(&found), ["1", "1", "a func", "user views"]);
         let kinds: Vec<_> = found.migrations.iter().map(|m| m.kind).collect();
-        assert_eq!(kinds, [MigrationKind::Versioned, MigrationKind::Repeatable, MigrationKind::Repeatable]);
-        assert_eq!(found.migrations[2].name, "user_views");
-        assert_eq!(found.migrations[2].path, views);
+        // `U1` (Flyway's undo of V1, or a refinery unversioned migration) may share V1's version.
+        assert!(kinds[..2].contains(&MigrationKind::Unversioned) && kinds[..2].contains(&MigrationKind::Versioned));
+        assert_eq!(kinds[2..], [MigrationKind::Repeatable, MigrationKind::Repeatable]);
+        assert!(found.migrations.iter().any(|m| m.path == undo && m.kind == MigrationKind::Unversioned));
+        assert_eq!(found.migrations[3].name, "user_views");
+        assert_eq!(found.migrations[3].path, views);
         let repeatable: Vec<_> = found.findings.iter().filter(|f| f.code == "migration-repeatable").collect();
         assert_eq!(repeatable.len(), 2);
         assert!(repeatable.iter().all(|f| f.severity == Severity::Info));
-        let undos: Vec<_> = found.findings.iter().filter(|f| f.code == "migration-undo-ignored").collect();
-        assert_eq!(undos.len(), 1);
-        assert_eq!(undos[0].severity, Severity::Info);
-        assert_eq!(undos[0].location, Some(Location::file(&undo)));
-        assert_eq!(found.findings.len(), 3);
+        assert_eq!(found.findings.len(), 2);
     }
 
     #[test]

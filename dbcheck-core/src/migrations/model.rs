@@ -132,6 +132,9 @@ pub enum MigrationKind {
     Versioned,
     /// Flyway `R__` repeatable: re-applied whenever its checksum changes; has no version.
     Repeatable,
+    /// `U<n>__`: refinery runs it as a forward migration whatever its order ("unversioned");
+    /// Flyway treats it as an undo script outside the forward history. `status` decides per tool.
+    Unversioned,
 }
 
 /// One migration found on disk.
