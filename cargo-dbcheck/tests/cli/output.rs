@@ -99,3 +99,33 @@ fn quiet_prints_only_problems() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout.is_empty() && stderr.is_empty(), "{stdout}{stderr}");
 }
+
+/// A finding that points into a file: the human diagnostic shows the source line and marks the
+/// span; short and JSON give its line and column.
+#[test]
+fn findings_with_spans_show_the_source() {
+    let p = TempProject::new("");
+    p.write("migrations/2024-01-01-000000_create_ads/up.sql", "CREATE TABLE ads (id INTEGER PRIMARY KEY);\n");
+    p.write("migrations/2024-01-02-000000_index_ads/up.sql", "CREATE INDEX ads_id ON ads (id);\n");
+    p.write(
+        "migrations/2024-01-02-000000_index_ads/metadata.toml",
+        "# index without locking\nrun_in_transaction = flase\n",
+    );
+
+    let out = p.cmd().args(["--color", "never"]).output().unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("migration-metadata-invalid"), "{stderr}");
+    assert!(stderr.contains("metadata.toml:2:22"), "{stderr}");
+    assert!(stderr.contains("run_in_transaction = flase"), "{stderr}");
+    assert!(stderr.contains("help: fix the file"), "{stderr}");
+
+    let out = p.cmd().args(["--message-format", "short"]).output().unwrap();
+    let (_, stderr) = output_text(&out);
+    assert!(stderr.contains("metadata.toml:2:22: warning[migration-metadata-invalid]"), "{stderr}");
+
+    let out = p.cmd().args(["--message-format", "json"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let loc = &doc["results"][0]["findings"][0]["location"];
+    assert_eq!((loc["line"].as_u64(), loc["column"].as_u64()), (Some(2), Some(22)), "{doc}");
+}

@@ -371,21 +371,24 @@ impl Scan {
         }
         // diesel reads metadata.toml with `unwrap_or_default()`: an unreadable or invalid file is
         // silently ignored and the migration runs in a transaction. Say so instead of failing.
-        let reason = match fs::read_to_string(path) {
+        let (reason, location) = match fs::read_to_string(path) {
             Ok(text) => match toml::from_str::<Meta>(&text) {
                 Ok(m) => return m.run_in_transaction,
-                Err(e) => format!("invalid TOML: {}", e.message()),
+                Err(e) => (
+                    format!("invalid TOML: {}", e.message()),
+                    e.span().map_or_else(|| Location::file(path), |span| Location::span(path, span)),
+                ),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-            Err(e) => format!("cannot read: {e}"),
+            Err(e) => (format!("cannot read: {e}"), Location::file(path)),
         };
         self.findings.push(
             Finding::new(
                 "migration-metadata-invalid",
                 Severity::Warning,
-                format!("diesel ignores {} ({reason}) and runs the migration in a transaction", path.display()),
+                format!("diesel ignores this metadata.toml ({reason}) and runs the migration in a transaction"),
             )
-            .at(Location::file(path))
+            .at(location)
             .help("fix the file, e.g. `run_in_transaction = false`"),
         );
         None
@@ -790,6 +793,9 @@ mod tests {
         let found = discover(d);
         assert_eq!(codes(&found), ["migration-metadata-invalid"]);
         assert_eq!(found.findings[0].severity, Severity::Warning);
+        // The span covers the offending value `"no"` (bytes 21..25 of the file).
+        let meta = d.join("2020-01-04-000000_meta/metadata.toml");
+        assert_eq!(found.findings[0].location, Some(Location::span(meta, 21..25)));
         assert_eq!(found.migrations[0].transaction, TransactionMode::Transaction);
     }
 
