@@ -184,6 +184,7 @@ struct MetadataTable {
 }
 
 /// A configuration source with the directory its relative paths resolve against.
+#[derive(Clone)]
 struct Layer {
     file: PathBuf,
     dir: PathBuf,
@@ -257,7 +258,9 @@ pub fn load_projects(selection: &Selection) -> Result<Vec<Project>, ConfigError>
         // else the root package, else the only configured member.
         let by_manifest = members.iter().copied().find(|p| Some(p.manifest_path.as_std_path()) == manifest.as_deref());
         let by_cwd = members.iter().copied().find(|p| {
-            configured(p) && dir_of(p).is_some_and(|d| d != ws_root && cwd.as_ref().is_some_and(|c| c.starts_with(&d)))
+            manifest.is_none()
+                && configured(p)
+                && dir_of(p).is_some_and(|d| d != ws_root && cwd.as_ref().is_some_and(|c| c.starts_with(&d)))
         });
         let root_pkg = members.iter().copied().find(|p| dir_of(p).as_deref() == Some(ws_root.as_path()));
         if let Some(p) = by_manifest.or(by_cwd).or(root_pkg) {
@@ -273,13 +276,10 @@ pub fn load_projects(selection: &Selection) -> Result<Vec<Project>, ConfigError>
         }
     }
 
-    let copy = |l: &Option<Layer>| {
-        l.as_ref().map(|l| Layer { file: l.file.clone(), dir: l.dir.clone(), config: l.config.clone() })
-    };
     if chosen.is_empty() {
         // A virtual workspace configured at its root: the root is the project.
         let name = ws_root.file_name().map_or_else(|| "workspace".to_owned(), |n| n.to_string_lossy().into_owned());
-        let layers = copy(&ws_meta).into_iter().chain(copy(&ws_file)).collect();
+        let layers = ws_meta.into_iter().chain(ws_file).collect();
         return Ok(vec![build_project(name, ws_root.clone(), ws_root, layers)?]);
     }
     let mut projects = Vec::new();
@@ -288,12 +288,12 @@ pub fn load_projects(selection: &Selection) -> Result<Vec<Project>, ConfigError>
         let root = manifest.parent().map_or_else(|| ws_root.clone(), Path::to_path_buf);
         let pkg_meta =
             manifest_layers(&manifest)?.0.map(|config| Layer { file: manifest.clone(), dir: root.clone(), config });
-        let mut layers: Vec<Layer> = copy(&ws_meta).into_iter().collect();
+        let mut layers: Vec<Layer> = ws_meta.iter().cloned().collect();
         if root == ws_root {
             layers.extend(pkg_meta);
-            layers.extend(copy(&ws_file));
+            layers.extend(ws_file.iter().cloned());
         } else {
-            layers.extend(copy(&ws_file));
+            layers.extend(ws_file.iter().cloned());
             layers.extend(pkg_meta);
             layers.extend(file_layer(&root)?);
         }
@@ -511,5 +511,80 @@ mod tests {
         fs::write(dir.path().join(".env"), "OTHER=1\nDBCHECK_UNIT_URL=sqlite:x.db\n").unwrap();
         assert_eq!(dotenv_value(&dir.path().join(".env"), "DBCHECK_UNIT_URL").as_deref(), Some("sqlite:x.db"));
         assert!(std::env::var("DBCHECK_UNIT_URL").is_err());
+    }
+
+    /// A workspace with two configured members `a` and `b` and workspace-level defaults.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        w(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"a\", \"b\"]\n\n[workspace.metadata.dbcheck]\nfail_on = \"warning\"\n",
+        );
+        for m in ["a", "b"] {
+            w(
+                &format!("{m}/Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{m}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.dbcheck]\nmigrations = \"sql\"\n"
+                ),
+            );
+            w(&format!("{m}/src/lib.rs"), "");
+        }
+        w("b/dbcheck.toml", "history = \"dbcheck\"\n");
+        dir
+    }
+
+    #[test]
+    fn workspace_members_are_selected_like_cargo_does() {
+        let ws = workspace();
+        let root = ws.path().canonicalize().unwrap();
+        let manifest = Some(root.join("Cargo.toml"));
+
+        // -p picks members; layers merge workspace defaults, package metadata and dbcheck.toml.
+        let sel = Selection { manifest_path: manifest.clone(), packages: vec!["b".into()], workspace: false };
+        let b = load_projects(&sel).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].name, "b");
+        assert_eq!(b[0].settings.migrations_dir, root.join("b/sql"));
+        assert_eq!(b[0].settings.fail_on, Severity::Warning);
+        assert_eq!(b[0].settings.history.as_ref().unwrap().tool, HistoryTool::Dbcheck);
+        assert_eq!(
+            b[0].config_files,
+            [root.join("Cargo.toml"), root.join("b/Cargo.toml"), root.join("b/dbcheck.toml")]
+        );
+
+        // --workspace: every configured member.
+        let sel = Selection { manifest_path: manifest.clone(), packages: vec![], workspace: true };
+        let names: Vec<String> = load_projects(&sel).unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["a", "b"]);
+
+        // A member's manifest selects that member.
+        let sel = Selection { manifest_path: Some(root.join("a/Cargo.toml")), ..Selection::default() };
+        assert_eq!(load_projects(&sel).unwrap()[0].name, "a");
+
+        // The root manifest of a workspace configured at its root: the root itself is the project.
+        let sel = Selection { manifest_path: manifest.clone(), ..Selection::default() };
+        let root_project = load_projects(&sel).unwrap();
+        assert_eq!(root_project[0].root, root);
+
+        let sel = Selection { manifest_path: manifest, packages: vec!["c".into()], workspace: false };
+        assert!(matches!(load_projects(&sel), Err(ConfigError::UnknownPackage { .. })));
+    }
+
+    #[test]
+    fn several_configured_members_and_no_choice_is_an_error() {
+        let ws = workspace();
+        let root = ws.path().canonicalize().unwrap();
+        // Without workspace-level configuration nothing says which member is meant.
+        fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"a\", \"b\"]\n").unwrap();
+        let sel = Selection { manifest_path: Some(root.join("Cargo.toml")), ..Selection::default() };
+        match load_projects(&sel) {
+            Err(ConfigError::AmbiguousPackage { candidates }) => assert_eq!(candidates, ["a", "b"]),
+            other => panic!("expected AmbiguousPackage, got {other:?}"),
+        }
     }
 }
