@@ -427,6 +427,13 @@ impl Scan {
     }
 
     fn versioned(&mut self, entries: &[Entry]) {
+        // refinery and Flyway both search their locations recursively.
+        for e in entries.iter().filter(|e| e.is_dir) {
+            match list_dir(&e.path) {
+                Ok(sub) => self.versioned(&sub),
+                Err(err) => self.problem(&e.path, err.to_string()),
+            }
+        }
         for e in entries.iter().filter(|e| !e.is_dir) {
             let Some(parsed) = parse_versioned_name(&e.name) else {
                 if e.name.ends_with(".sql") {
@@ -1002,6 +1009,19 @@ mod tests {
         let mut expected = vec![Location::file(&single), Location::file(&letters), Location::file(&numbered_r)];
         expected.sort_by_key(|l| format!("{l:?}"));
         assert_eq!(ignored, expected);
+    }
+
+    #[test]
+    fn versioned_migrations_are_found_in_subfolders_like_refinery_and_flyway_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "V1__create.sql", "SELECT 1;\n");
+        write(d, "2024/V3__later.sql", "SELECT 3;\n");
+        write(d, "2024/q1/V2__middle.sql", "SELECT 2;\n");
+        write(d, ".hidden/V9__skipped.sql", "SELECT 9;\n");
+        let found = discover(d);
+        assert_eq!(keys(&found), ["1", "2", "3"]);
+        assert!(found.migrations[1].path.ends_with("2024/q1/V2__middle.sql"));
     }
 
     #[test]
