@@ -162,3 +162,18 @@ fn bad_flags_are_usage_errors() {
     let out = p.cmd().args(["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn rejected_postgres_login_exits_3_and_never_prints_the_password() {
+    // The test server trusts local logins, so a wrong password cannot be produced there; an
+    // unknown role is refused with the same class of error (SQLSTATE 28000).
+    let db = require_db!(TestDb::postgres().await);
+    let p = TempProject::new("").with_sqlx_migrations();
+    let url = db.url().replacen("postgres://postgres@", "postgres://no_such_role_x:Pg-Secret-123@", 1);
+    assert_ne!(url, db.url(), "the harness URL changed shape: {}", db.url());
+    let out = p.cmd().args(["status", "--database-url", &url]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("authentication failed"), "{stderr}");
+    assert!(!stdout.contains("Pg-Secret-123") && !stderr.contains("Pg-Secret-123"), "{stdout}{stderr}");
+}
