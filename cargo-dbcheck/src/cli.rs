@@ -73,6 +73,14 @@ pub struct GlobalArgs {
 enum Command {
     /// Show every migration as applied, pending, failed, edited, missing on disk or out of order (read-only)
     Status,
+    /// Compare file references in the database with the files under each [[files]] root, both directions
+    Files(commands::files::FilesArgs),
+    /// Compare the live database with the schema the migrations produce (replayed in a throwaway database); --fix writes the SQL that repairs it
+    Drift(commands::drift::DriftArgs),
+    /// Compare any two of: the migrations, a database URL, a schema .sql file; --script prints the SQL from one to the other
+    Diff(commands::diff::DiffArgs),
+    /// Print the normalized schema the migrations produce, as SQL or JSON
+    Schema(commands::schema::SchemaArgs),
 }
 
 /// `--color`.
@@ -160,6 +168,10 @@ async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
         let fail_on = fail_on(&cli.global, project);
         let result = match cli.command {
             Some(Command::Status) => commands::status::run(project, &cli.global, renderer).await?,
+            Some(Command::Files(ref args)) => commands::files::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Drift(ref args)) => commands::drift::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Diff(ref args)) => commands::diff::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Schema(ref args)) => commands::schema::run(project, &cli.global, args, renderer).await?,
             None => commands::default::run(project, &cli.global, renderer).await?,
         };
         outcome.merge(result, fail_on);

@@ -5,16 +5,24 @@
 //! (schema in docs/json-output.md), nothing else on stdout.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use dbcheck_core::diff::{Presence, Script};
+use dbcheck_core::files::{ClassReport, FilesReport, Progress};
+use dbcheck_core::replay::CacheUse;
 use dbcheck_core::source::SourceFile;
 use dbcheck_core::status::{MigrationState, StatusReport};
 use dbcheck_core::{Finding, Location, Severity};
+use indicatif::{ProgressBar, ProgressStyle};
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, SourceSpan};
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, MessageFormat};
+use crate::commands::schema::{Print, SchemaOutput};
 use crate::commands::{Outcome, ProjectResult};
 use crate::exit::CliError;
 
@@ -83,7 +91,10 @@ impl Renderer {
                 }
             }
             MessageFormat::Human => {
-                if !self.quiet {
+                // `schema` prints the schema itself, which `-q` must not swallow.
+                let schema_only =
+                    result.schema.as_ref().is_some_and(|s| matches!(s.print, Print::SchemaSql | Print::SchemaJson));
+                if !self.quiet || schema_only {
                     out.push_str(&self.human_body(result));
                 }
                 if self.verbose > 0 {
@@ -144,6 +155,12 @@ impl Renderer {
     }
 
     fn summary_text(&self, result: &ProjectResult) -> String {
+        if let Some(files) = &result.files {
+            return files_summary(files);
+        }
+        if let Some(schema) = &result.schema {
+            return schema_summary(schema);
+        }
         if let Some(status) = &result.status {
             return status_summary(status);
         }
@@ -160,6 +177,12 @@ impl Renderer {
     }
 
     fn human_body(&self, result: &ProjectResult) -> String {
+        if let Some(files) = &result.files {
+            return self.files_body(result, files);
+        }
+        if let Some(schema) = &result.schema {
+            return self.schema_body(result, schema);
+        }
         let mut out = String::new();
         let Some(status) = &result.status else {
             let _ = writeln!(out, "{} {}", self.paint(Paint::Bold, &result.project), self.summary_text(result));
@@ -204,6 +227,109 @@ impl Renderer {
             let _ = writeln!(out);
         }
         let _ = writeln!(out, "{}", status_summary(status));
+        out
+    }
+
+    /// A progress line on stderr while `files` runs (human format, a terminal, not `-q`); it is
+    /// cleared when the returned value is dropped.
+    pub fn files_progress(&self, progress: Arc<Progress>) -> Option<ProgressDisplay> {
+        if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(100));
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_thread = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stop_thread.load(Ordering::Relaxed) {
+                bar.set_message(format!(
+                    "files: {} row(s) read, {} entries walked",
+                    progress.rows.load(Ordering::Relaxed),
+                    progress.files.load(Ordering::Relaxed)
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Some(ProgressDisplay { stop, thread: Some(thread) })
+    }
+
+    fn files_body(&self, result: &ProjectResult, files: &FilesReport) -> String {
+        let mut out = String::new();
+        let on = result.database.as_ref().map(|d| format!(" on {d}")).unwrap_or_default();
+        let _ = writeln!(out, "{} files{on}", self.paint(Paint::Bold, &result.project));
+        let count_line = |out: &mut String, c: &ClassReport| {
+            let paint = match c.severity {
+                Severity::Error => Paint::Red,
+                Severity::Warning => Paint::Yellow,
+                Severity::Info => Paint::Cyan,
+            };
+            let _ = writeln!(
+                out,
+                "    {:<18} {:>10}  {}",
+                c.class.label(),
+                c.count,
+                self.paint(paint, &format!("{}[{}]", c.severity, c.code))
+            );
+        };
+        for e in &files.entries {
+            let _ = writeln!(out, "\n  {}.{} → {}  (key {})", e.table, e.column, display_path(&e.root), e.key);
+            let _ = writeln!(out, "    {:<18} {:>10}", "references", e.references);
+            let _ = writeln!(out, "    {:<18} {:>10}", "ok", e.ok);
+            for c in &e.classes {
+                count_line(&mut out, c);
+            }
+        }
+        for r in &files.roots {
+            let _ = writeln!(out, "\n  {}/", display_path(&r.root));
+            let _ = writeln!(out, "    {:<18} {:>10}", "files", r.files);
+            let _ = writeln!(out, "    {:<18} {:>10}", "referenced", r.referenced);
+            if r.ignored > 0 {
+                let _ = writeln!(out, "    {:<18} {:>10}", "ignored", r.ignored);
+            }
+            for c in &r.classes {
+                count_line(&mut out, c);
+            }
+        }
+        if let Some(fix) = &files.fix {
+            let _ = writeln!(out);
+            if let Some(sql) = &fix.sql {
+                let _ = writeln!(
+                    out,
+                    "  fix script: {} ({} statement(s), {} commented out; review it, dbcheck never runs it)",
+                    display_path(sql),
+                    fix.statements,
+                    fix.commented
+                );
+            }
+            if let Some(list) = &fix.list {
+                let _ = writeln!(out, "  full list:  {}", display_path(list));
+            }
+        }
+        if let Some(q) = &files.quarantine {
+            let _ = writeln!(
+                out,
+                "\n  quarantine: moved {} file(s) ({} bytes) to {}; {} left in place; undo with --restore-quarantine {}",
+                q.moved,
+                q.bytes,
+                display_path(&q.dir.join(&q.run)),
+                q.skipped,
+                display_path(&q.dir)
+            );
+        }
+        if let Some(r) = &files.restore {
+            let _ = writeln!(
+                out,
+                "\n  restore from {}: {} file(s) moved back, {} left in quarantine",
+                display_path(&r.dir),
+                r.restored,
+                r.left
+            );
+        }
+        let _ = writeln!(out, "\n{}", files_summary(files));
         out
     }
 
@@ -327,6 +453,145 @@ fn short_line(f: &Finding) -> String {
         None => String::new(),
     };
     format!("{place}{}[{}]: {}", f.severity, f.code, f.message)
+}
+
+/// Stops and clears the progress line when dropped.
+#[derive(Debug)]
+pub struct ProgressDisplay {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ProgressDisplay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Renderer {
+    /// `drift`, `diff` and `schema`: the schema itself (`schema`), or what was compared, each
+    /// difference on one line, and (`diff --script`) the SQL.
+    fn schema_body(&self, result: &ProjectResult, s: &SchemaOutput) -> String {
+        match s.print {
+            Print::SchemaSql => return s.script.as_ref().map(Script::to_sql).unwrap_or_default(),
+            Print::SchemaJson => {
+                return s.schema.as_ref().and_then(|x| serde_json::to_string_pretty(x).ok()).unwrap_or_default() + "\n";
+            }
+            Print::Summary | Print::Script => {}
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "{} {}: {} vs {}", self.paint(Paint::Bold, &result.project), s.kind, s.from, s.to);
+        if let Some(r) = &s.replay {
+            let how = match r.cache {
+                CacheUse::Hit => "replay served from the cache".to_owned(),
+                CacheUse::Prefix(n) => format!("{} migration(s) replayed on a cached copy of the first {n}", r.applied),
+                CacheUse::Miss => format!("{} migration(s) replayed", r.applied),
+            };
+            let _ = writeln!(out, "  {}", self.paint(Paint::Dim, &how));
+        }
+        if !s.differences.is_empty() {
+            let _ = writeln!(out);
+            for d in &s.differences {
+                let (mark, paint) = match d.presence {
+                    Presence::OnlyInFrom => ("-", Paint::Red),
+                    Presence::OnlyInTo => ("+", Paint::Green),
+                    Presence::Changed => ("~", Paint::Yellow),
+                };
+                let detail = match d.presence {
+                    Presence::Changed => format!(
+                        " {}: {} → {}",
+                        d.aspect.unwrap_or("definition"),
+                        d.from.as_deref().unwrap_or("none"),
+                        d.to.as_deref().unwrap_or("none")
+                    ),
+                    _ => String::new(),
+                };
+                let _ = writeln!(out, "  {} {} {}{detail}", self.paint(paint, mark), d.kind.noun(), d.object);
+            }
+            let _ = writeln!(out);
+        }
+        if let Some(f) = &s.fix_file {
+            let n = s.script.as_ref().map_or(0, |x| x.steps.len());
+            let verb = if s.applied { "applied and kept" } else { "wrote" };
+            let _ = writeln!(out, "{verb} the fix script ({n} statement(s)) in {}", display_path(f));
+        }
+        if s.print == Print::Script
+            && let Some(script) = &s.script
+        {
+            out.push_str(&script.to_sql());
+        }
+        let _ = writeln!(out, "{}", schema_summary(s));
+        out
+    }
+
+    /// Show `script` on stderr and ask `question`; true only for an explicit yes on a terminal.
+    pub fn confirm(&self, script: &str, question: &str) -> bool {
+        use std::io::{BufRead as _, IsTerminal as _};
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        let _ = write!(std::io::stderr().lock(), "{script}\n{} [y/N] ", self.paint(Paint::Bold, question));
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    }
+}
+
+/// One line: how many differences `drift`/`diff` found (or what `schema` printed).
+fn schema_summary(s: &SchemaOutput) -> String {
+    match s.kind {
+        "schema" => {
+            let n = s.schema.as_ref().map_or(0, |x| x.tables.len());
+            format!("schema of the migrations: {n} table(s)")
+        }
+        kind => {
+            let n = s.differences.len();
+            let what = if kind == "drift" { "drift" } else { "difference" };
+            if s.applied {
+                let applied = s.script.as_ref().map_or(0, |x| x.steps.len());
+                return match n {
+                    0 => format!("no {what} left after the fix ({applied} statement(s) applied)"),
+                    n => format!("{n} {what}(s) left after the fix ({applied} statement(s) applied)"),
+                };
+            }
+            let mut line = if n == 0 { format!("no {what}") } else { format!("{n} {what}(s)") };
+            if let Some(script) = &s.script
+                && !script.is_empty()
+            {
+                line.push_str(&format!(
+                    "; the script has {} statement(s){}",
+                    script.steps.len(),
+                    if script.is_destructive() { ", some destructive" } else { "" }
+                ));
+            }
+            line
+        }
+    }
+}
+
+/// One line: what `files` compared and what it found, by class.
+fn files_summary(files: &FilesReport) -> String {
+    if let Some(r) = &files.restore {
+        return format!("restore: {} file(s) moved back, {} left in quarantine", r.restored, r.left);
+    }
+    let refs: u64 = files.entries.iter().map(|e| e.references).sum();
+    let walked: u64 = files.roots.iter().map(|r| r.files).sum();
+    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    for c in files.entries.iter().flat_map(|e| &e.classes).chain(files.roots.iter().flat_map(|r| &r.classes)) {
+        match counts.iter_mut().find(|(l, _)| *l == c.class.label()) {
+            Some((_, n)) => *n += c.count,
+            None => counts.push((c.class.label(), c.count)),
+        }
+    }
+    let found = if counts.is_empty() {
+        "in sync".to_owned()
+    } else {
+        counts.iter().map(|(l, n)| format!("{n} {l}")).collect::<Vec<_>>().join(", ")
+    };
+    format!("{refs} reference(s), {walked} file(s): {found}")
 }
 
 fn status_summary(status: &StatusReport) -> String {

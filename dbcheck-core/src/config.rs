@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::db::{DatabaseUrl, DbError};
+use crate::files::{FilesConfig, FilesEntry};
 use crate::migrations::{HistoryTool, Layout};
 use crate::report::Severity;
 use crate::status::HistoryChoice;
@@ -36,6 +37,16 @@ pub struct Config {
     pub fail_on: Option<FailOn>,
     /// Seconds to wait for a database connection (default 10).
     pub connect_timeout_secs: Option<u64>,
+    /// Namespaces whose schema `drift`, `diff` and `schema` compare (PostgreSQL; default `public`).
+    pub schemas: Option<Vec<String>>,
+    /// Environment variable holding the URL of the server on which replay creates and drops its
+    /// throwaway `_dbcheck_shadow_*` databases (default: the database URL's server).
+    pub shadow_database_url_env: Option<String>,
+    /// Keep the replayed migrations as a cache keyed by their checksums (default true).
+    pub replay_cache: Option<bool>,
+    /// `[[files]]`: columns that reference files under a root folder (the whole list comes from
+    /// the highest-precedence file that sets it).
+    pub files: Option<Vec<FilesConfig>>,
 }
 
 /// The severities a run can be told to fail on.
@@ -73,6 +84,14 @@ pub struct Settings {
     pub fail_on: Severity,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
+    /// Namespaces the schema commands compare (empty: the dialect's default).
+    pub schemas: Vec<String>,
+    /// Environment variable with the shadow server's URL, when configured.
+    pub shadow_database_url_env: Option<String>,
+    /// Whether replays are cached.
+    pub replay_cache: bool,
+    /// The `[[files]]` entries, roots made absolute.
+    pub files: Vec<FilesEntry>,
 }
 
 /// Failures finding or reading the project's configuration.
@@ -316,6 +335,10 @@ fn build_project(
     let mut url_env = None;
     let mut fail_on = None;
     let mut timeout = None;
+    let mut schemas: Option<Vec<String>> = None;
+    let mut shadow_env: Option<String> = None;
+    let mut replay_cache = None;
+    let mut files: Option<Vec<FilesEntry>> = None;
     for l in &layers {
         let c = &l.config;
         if let Some(m) = &c.migrations {
@@ -356,6 +379,40 @@ fn build_project(
             }
             timeout = Some(t);
         }
+        if let Some(list) = &c.schemas {
+            if list.is_empty() || list.iter().any(|n| n.trim().is_empty()) {
+                return Err(ConfigError::Invalid {
+                    path: l.file.clone(),
+                    key: "schemas",
+                    reason: "must list at least one non-empty schema name".into(),
+                });
+            }
+            schemas = Some(list.clone());
+        }
+        if let Some(e) = &c.shadow_database_url_env {
+            if e.trim().is_empty() || e.contains('=') {
+                return Err(ConfigError::Invalid {
+                    path: l.file.clone(),
+                    key: "shadow_database_url_env",
+                    reason: "must be an environment variable name".into(),
+                });
+            }
+            shadow_env = Some(e.clone());
+        }
+        replay_cache = c.replay_cache.or(replay_cache);
+        if let Some(list) = &c.files {
+            let mut entries = Vec::with_capacity(list.len());
+            for (index, config) in list.iter().enumerate() {
+                crate::files::config::validate(config).map_err(|(key, reason)| ConfigError::Invalid {
+                    path: l.file.clone(),
+                    key,
+                    reason,
+                })?;
+                let root = l.dir.join(&config.root);
+                entries.push(FilesEntry { index, config: config.clone(), root, file: l.file.clone() });
+            }
+            files = Some(entries);
+        }
     }
     let history = match (history, history_table) {
         (Some((tool, _)), table) => {
@@ -382,6 +439,10 @@ fn build_project(
             database_url_env: url_env.unwrap_or_else(|| "DATABASE_URL".to_owned()),
             fail_on: fail_on.unwrap_or(FailOn::Error).severity(),
             connect_timeout: Duration::from_secs(timeout.unwrap_or(10)),
+            schemas: schemas.unwrap_or_default(),
+            shadow_database_url_env: shadow_env,
+            replay_cache: replay_cache.unwrap_or(true),
+            files: files.unwrap_or_default(),
         },
         config_files: layers.into_iter().map(|l| l.file).collect(),
     })
@@ -434,6 +495,28 @@ impl Project {
                 Some(f) => f,
                 None => return Ok(None),
             }
+        };
+        DatabaseUrl::parse(&raw).map(Some).map_err(|source| ConfigError::DatabaseUrl { origin, source })
+    }
+}
+
+impl Project {
+    /// The shadow server's URL from `shadow_database_url_env` (the environment, then `.env`);
+    /// `Ok(None)` when the key is not set. A set key whose variable is missing is an error.
+    pub fn shadow_database_url(&self) -> Result<Option<DatabaseUrl>, ConfigError> {
+        let Some(var) = &self.settings.shadow_database_url_env else { return Ok(None) };
+        let from_env = std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let found = from_env.map(|v| (v, format!("environment variable {var}"))).or_else(|| {
+            [&self.root, &self.workspace_root].into_iter().find_map(|dir| {
+                let file = dir.join(".env");
+                dotenv_value(&file, var).map(|v| (v, format!("{var} in {}", file.display())))
+            })
+        });
+        let Some((raw, origin)) = found else {
+            return Err(ConfigError::DatabaseUrl {
+                origin: format!("shadow_database_url_env = {var:?}"),
+                source: DbError::InvalidUrl { url: String::new(), reason: format!("{var} is not set") },
+            });
         };
         DatabaseUrl::parse(&raw).map(Some).map_err(|source| ConfigError::DatabaseUrl { origin, source })
     }
@@ -492,6 +575,39 @@ mod tests {
         assert_eq!(p.settings.migrations_dir, PathBuf::from("/ws/app/sql"));
         assert_eq!(p.settings.fail_on, Severity::Warning);
         assert_eq!(p.settings.history.unwrap().table, "refinery_schema_history");
+    }
+
+    #[test]
+    fn files_entries_resolve_roots_against_their_file_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[[files]]\ntable = \"ad_images\"\ncolumn = \"file_path\"\nroot = \"public/uploads\"\n\
+                    where = \"deleted_at IS NULL\"\nparent = { table = \"ads\", column = \"ad_id\" }\n";
+        fs::write(dir.path().join("dbcheck.toml"), text).unwrap();
+        let layer = file_layer(dir.path()).unwrap().unwrap();
+        let ws = Layer {
+            file: "/ws/Cargo.toml".into(),
+            dir: "/ws".into(),
+            config: Config { files: Some(Vec::new()), ..Config::default() },
+        };
+        let p = build_project("p".into(), dir.path().into(), "/ws".into(), vec![ws, layer.clone()]).unwrap();
+        let files = &p.settings.files;
+        assert_eq!(files.len(), 1, "the highest-precedence list replaces lower ones");
+        assert_eq!(files[0].root, dir.path().join("public/uploads"));
+        assert_eq!(files[0].config.filter.as_deref(), Some("deleted_at IS NULL"));
+        assert_eq!(files[0].config.parent.as_ref().unwrap().column, "ad_id");
+
+        let mut bad = layer;
+        bad.config.files.as_mut().unwrap()[0].strip_prefix = Some(String::new());
+        let err = build_project("p".into(), dir.path().into(), "/ws".into(), vec![bad]).err().unwrap().to_string();
+        assert!(err.contains("files.strip_prefix") && err.contains("dbcheck.toml"), "{err}");
+
+        fs::write(
+            dir.path().join("dbcheck.toml"),
+            "[[files]]\ntable = \"t\"\ncolumn = \"c\"\nroot = \"u\"\nroot_dir = 1\n",
+        )
+        .unwrap();
+        let err = file_layer(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("root_dir"), "{err}");
     }
 
     #[test]

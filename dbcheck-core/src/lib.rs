@@ -18,8 +18,12 @@
 
 pub mod config;
 pub mod db;
+pub mod diff;
+pub mod files;
 pub mod migrations;
+pub mod replay;
 pub mod report;
+pub mod schema;
 pub mod source;
 pub mod status;
 

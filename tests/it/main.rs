@@ -1,4 +1,6 @@
 //! dbcheck's integration tests: one test binary, a module per area. Database tests use the
 //! real-database harness in `dbcheck_tests` (fresh database per test, loud skips, none under CI).
 
+mod files;
+mod schema;
 mod status;

@@ -18,6 +18,8 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         command: "check",
         discovery: Some(DiscoverySummary::of(&discovery)),
         status: None,
+        files: None,
+        schema: None,
         skipped: vec![format!(
             "status: no database URL (set {} or pass --database-url)",
             project.settings.database_url_env

@@ -1,6 +1,10 @@
 //! One module per command; each returns a [`ProjectResult`] and never prints.
 
 pub mod default;
+pub mod diff;
+pub mod drift;
+pub mod files;
+pub mod schema;
 pub mod status;
 
 use dbcheck_core::config::Project;
@@ -14,7 +18,7 @@ use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 
 /// What a command found for one project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ProjectResult {
     /// Package (or workspace) name.
     pub project: String,
@@ -26,6 +30,12 @@ pub struct ProjectResult {
     /// The status report, when the command computed one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusReport>,
+    /// The database ↔ files comparison, when the command ran one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<dbcheck_core::files::FilesReport>,
+    /// The schema comparison of `drift` and `diff`, or the schema of `schema`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<schema::SchemaOutput>,
     /// Checks not run, with the reason.
     pub skipped: Vec<String>,
     /// Every finding, in the order found.

@@ -30,6 +30,8 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         discovery: Some(DiscoverySummary::of(&discovery)),
         findings: report.findings.clone(),
         status: Some(report),
+        files: None,
+        schema: None,
         skipped: Vec::new(),
         database: Some(url.redacted()),
         config_files: project.config_files.clone(),

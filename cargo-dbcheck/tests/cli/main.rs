@@ -2,8 +2,12 @@
 //! hostile input and secrets. Database cases use the real-database harness.
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on setup errors")]
 
+mod diff;
+mod drift;
+mod files;
 mod hostile;
 mod output;
 mod project;
 mod reference;
+mod schema;
 mod status;

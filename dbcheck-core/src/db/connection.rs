@@ -25,7 +25,7 @@ impl Default for ConnectOptions {
     }
 }
 
-enum Conn {
+pub(super) enum Conn {
     Postgres(PgConnection),
     Sqlite(SqliteConnection),
     Mysql(MySqlConnection),
@@ -34,7 +34,7 @@ enum Conn {
 /// An open connection to one database.
 pub struct Db {
     url: DatabaseUrl,
-    conn: Conn,
+    pub(super) conn: Conn,
 }
 
 impl std::fmt::Debug for Db {
@@ -122,6 +122,14 @@ impl sqlx::error::DatabaseError for MissingSqliteFile {
     }
 }
 
+/// The server's own message for a database error (without sqlx's prefix), else the error text.
+fn server_message(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
 fn classify(url: &DatabaseUrl, err: sqlx::Error) -> DbError {
     let reason = url.scrub(&err.to_string());
     let redacted = url.redacted();
@@ -173,6 +181,22 @@ impl Db {
             url: self.url.redacted(),
             context: context.to_owned(),
             reason: self.url.scrub(&e.to_string()),
+        })
+    }
+
+    /// Run `sql` (one statement or a script of several) and discard any rows. Errors carry the
+    /// server's message, scrubbed of secrets.
+    pub async fn execute(&mut self, sql: &str, context: &str) -> Result<(), DbError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let result = match &mut self.conn {
+            Conn::Postgres(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Conn::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Conn::Mysql(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        };
+        result.map_err(|e| DbError::Query {
+            url: self.url.redacted(),
+            context: context.to_owned(),
+            reason: self.url.scrub(&server_message(&e)),
         })
     }
 

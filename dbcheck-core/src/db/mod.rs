@@ -1,11 +1,21 @@
 //! The database boundary: connections per dialect, and every SQL statement dbcheck issues.
 
 mod connection;
+mod files;
+mod fix;
 mod history;
+mod introspect;
+mod shadow;
 mod url;
 
 pub use connection::{ConnectOptions, Db, connect};
+pub use files::{
+    ParentQuery, RefQuery, RefRow, RowFix, file_refs_sql, fix_rows_sql, parent_missing_sql, parent_still_missing_sql,
+    quote_table,
+};
 pub use history::{accept_checksum_sql, dbcheck_history_ddl};
+pub use introspect::{FIX_LOG_TABLE, IntrospectOptions};
+pub use shadow::{ShadowDb, ShadowServer};
 pub use url::{DatabaseUrl, Dialect, redact_url};
 
 /// Failures talking to a database. Messages never contain a password.

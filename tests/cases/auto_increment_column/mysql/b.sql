@@ -1,0 +1,1 @@
+CREATE TABLE t (id bigint AUTO_INCREMENT PRIMARY KEY, name text);

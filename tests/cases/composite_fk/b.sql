@@ -1,0 +1,2 @@
+CREATE TABLE a (x integer NOT NULL, y integer NOT NULL, PRIMARY KEY (x, y));
+CREATE TABLE b (id integer PRIMARY KEY, ax integer, ay integer, CONSTRAINT b_a_fk FOREIGN KEY (ax, ay) REFERENCES a (x, y));

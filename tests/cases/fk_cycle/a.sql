@@ -1,0 +1,2 @@
+CREATE TABLE a (id integer PRIMARY KEY, b_id integer);
+CREATE TABLE b (id integer PRIMARY KEY, a_id integer);

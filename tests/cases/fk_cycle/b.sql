@@ -1,0 +1,3 @@
+CREATE TABLE a (id integer PRIMARY KEY, b_id integer);
+CREATE TABLE b (id integer PRIMARY KEY, a_id integer REFERENCES a (id));
+ALTER TABLE a ADD CONSTRAINT a_b_fk FOREIGN KEY (b_id) REFERENCES b (id);

@@ -1,0 +1,2 @@
+CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);
+CREATE TRIGGER users_lower_email AFTER INSERT ON users BEGIN UPDATE users SET email = lower(NEW.email) WHERE id = NEW.id; END;
