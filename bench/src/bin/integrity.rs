@@ -1,0 +1,162 @@
+//! Benchmark (issue 8): 10 counting integrity rules on a 5-million-row PostgreSQL table, run by
+//! `integrity::check_config` (one aggregate scan), against one `SELECT count(*)` over the same
+//! table and against the same 10 rules run as 10 separate `count(*) … WHERE` queries, in the
+//! same run. Targets: ≤ 1.3× the `count(*)`, and ≥ 5× faster than the 10 queries.
+//! Needs `DBCHECK_TEST_POSTGRES_URL` (an admin URL); the table lives in a throwaway database.
+//!
+//! `cargo run --release -p dbcheck-bench --bin integrity [ROWS]`
+
+use std::time::Duration;
+
+use dbcheck_bench::{best_of, report};
+use dbcheck_core::db::{ConnectOptions, DatabaseUrl, ShadowServer, connect};
+use dbcheck_core::integrity::{IntegrityConfig, IntegrityOptions, check_config};
+
+const RULES: &str = r#"
+[[rules]]
+table = "ads"
+column = "slug"
+not_null = true
+not_empty = true
+
+[[rules]]
+table = "ads"
+column = "title"
+not_null = true
+
+[[rules]]
+table = "ads"
+column = "price"
+range = [0, 100000]
+
+[[rules]]
+table = "ads"
+column = "status"
+accepted_values = ["draft", "live", "sold"]
+
+[[rules]]
+table = "ads"
+column = "qty"
+min = 0
+
+[[rules]]
+table = "ads"
+column = "category_id"
+not_null = true
+
+[[rules]]
+table = "ads"
+name = "ads.qty_bounded"
+check = "qty <= 1000"
+
+[[rules]]
+table = "ads"
+column = "price"
+max_ratio = 0.001
+not_null = true
+"#;
+
+/// The 10 rules above as separate queries, with the same conditions dbcheck generates.
+const SEPARATE: [&str; 10] = [
+    "slug IS NULL",
+    "slug IS NOT NULL AND (slug = '' OR (slug LIKE ' %' AND TRIM(slug) = ''))",
+    "title IS NULL",
+    "price < 0",
+    "price > 100000",
+    "status IS NOT NULL AND status NOT IN ('draft', 'live', 'sold')",
+    "qty < 0",
+    "category_id IS NULL",
+    "NOT (qty <= 1000)",
+    "price IS NULL",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rows: u64 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(5_000_000);
+    let admin = std::env::var("DBCHECK_TEST_POSTGRES_URL")
+        .map_err(|_| "set DBCHECK_TEST_POSTGRES_URL to a PostgreSQL admin URL")?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let server = ShadowServer::new(&DatabaseUrl::parse(&admin)?, Duration::from_secs(30));
+    let shadow = rt.block_on(server.create(None))?;
+    let name = shadow.name.clone().unwrap_or_default();
+    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let writable = ConnectOptions { read_only: false, timeout: Duration::from_secs(30) };
+        rt.block_on(async {
+            let mut db = connect(&shadow.url, &writable).await?;
+            let sql = format!(
+                "CREATE UNLOGGED TABLE ads (id bigint PRIMARY KEY, title text, slug text, price integer, qty integer, \
+                 status text, category_id integer);
+                 INSERT INTO ads SELECT g, 'Title ' || g, 'title-' || g, g % 5000, g % 100,
+                   (ARRAY['draft', 'live', 'sold'])[g % 3 + 1], g % 40 FROM generate_series(1, {rows}) g;
+                 UPDATE ads SET slug = NULL WHERE id % 100000 = 0;"
+            );
+            db.execute(&sql, "creating the benchmark table").await?;
+            db.execute("VACUUM ANALYZE ads", "vacuuming the benchmark table").await?;
+            db.close().await;
+            Ok::<_, dbcheck_core::db::DbError>(())
+        })?;
+        let config: IntegrityConfig = toml::from_str(RULES)?;
+        let rule_count = config.rules.iter().map(|r| {
+            usize::from(r.not_null)
+                + usize::from(r.not_empty)
+                + usize::from(r.range.is_some()) * 2
+                + usize::from(r.accepted_values.is_some())
+                + usize::from(r.min.is_some())
+                + usize::from(r.check.is_some())
+        });
+        assert_eq!(rule_count.sum::<usize>(), 10);
+        let run_sql = |sql: String| {
+            rt.block_on(async {
+                let mut db = connect(&shadow.url, &ConnectOptions::default()).await?;
+                let r = db.execute(&sql, "benchmark query").await;
+                db.close().await;
+                r
+            })
+        };
+        // Warm the cache once so that every contender reads from memory alike.
+        run_sql("SELECT count(*) FROM ads".into())?;
+        let (count, r) = best_of(5, || run_sql("SELECT count(*) FROM ads".into()));
+        r?;
+        let (ours, r) = best_of(5, || {
+            rt.block_on(async {
+                let mut db = connect(&shadow.url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
+                let options = IntegrityOptions { no_derived: true, ..IntegrityOptions::default() };
+                let r = check_config(&mut db, &config, &[], &options).await;
+                db.close().await;
+                r.map_err(|e| e.to_string())
+            })
+        });
+        let r = r?;
+        assert_eq!(r.query_count(), 2, "one aggregate scan, one sample query (the NULL slugs)");
+        assert_eq!(r.rules.iter().find(|x| x.id == "ads.slug.not_null").map(|x| x.violations), Some(rows / 100_000));
+        // The same run with `--samples 0`: the aggregate scan alone (plus introspection and the
+        // transaction), without the one sample query for the rule that found NULL slugs.
+        let (scan_only, r) = best_of(5, || {
+            rt.block_on(async {
+                let mut db = connect(&shadow.url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
+                let options = IntegrityOptions { no_derived: true, samples: Some(0), ..IntegrityOptions::default() };
+                let r = check_config(&mut db, &config, &[], &options).await;
+                db.close().await;
+                r.map_err(|e| e.to_string())
+            })
+        });
+        assert_eq!(r?.query_count(), 1);
+        let (separate, r) = best_of(3, || {
+            rt.block_on(async {
+                let mut db = connect(&shadow.url, &ConnectOptions::default()).await?;
+                for cond in SEPARATE {
+                    db.execute(&format!("SELECT count(*) FROM ads WHERE {cond}"), "benchmark rule").await?;
+                }
+                db.close().await;
+                Ok::<_, dbcheck_core::db::DbError>(())
+            })
+        });
+        r?;
+        println!("{rows} rows, 10 counting rules");
+        report("integrity (10 rules, one scan + samples)", ours, "SELECT count(*)", count, "<= 1.3");
+        report("integrity --samples 0 (the scan alone)", scan_only, "SELECT count(*)", count, "<= 1.3");
+        report("10 separate queries", separate, "integrity", ours, ">= 5");
+        Ok(())
+    })();
+    rt.block_on(server.drop_database(&name))?;
+    result
+}
