@@ -1,0 +1,298 @@
+//! `restore`: a verified generation back into the configured database and files roots, after a
+//! safety backup of what is there now.
+//!
+//! PostgreSQL: the dump is restored into a new database `<name>_dbcheck_restore`, which is then
+//! swapped in by two renames (the old database is dropped only after the swap). SQLite: the copy
+//! is written beside the target and renamed over it. Files are written into the configured roots
+//! only, each through a temporary file and a rename.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+use super::copy::{self, hash_file};
+use super::create::{BackupOptions, create_backup, roots_of};
+use super::tools::{check_output, find_pg_tool, libpq_args};
+use super::verify::VerifyReport;
+use super::{BackupError, Manifest};
+use crate::db::{ConnectOptions, DatabaseUrl, Dialect, ShadowServer, connect};
+use crate::files::path::check_relative;
+
+/// What `restore` needs.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Options of the safety backup (and `[backup]`, `[[files]]`, connection settings).
+    pub backup: BackupOptions,
+    /// Restore despite other connections or a backup newer than the code.
+    pub force: bool,
+    /// Versions of the migrations on disk, when known.
+    pub code_versions: Option<Vec<String>>,
+}
+
+/// What `restore` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    /// The generation restored.
+    pub id: String,
+    /// The safety backup taken first, when there was something to save.
+    pub safety_backup: Option<String>,
+    /// How the database was restored.
+    pub database_mode: String,
+    /// Files written into the roots.
+    pub files_written: usize,
+    /// Files already identical, left alone.
+    pub files_unchanged: usize,
+    /// How to get the previous state back.
+    pub recovery: String,
+}
+
+fn versions_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Applied versions recorded in the generation's history.
+fn backup_versions(gen_dir: &Path) -> Vec<String> {
+    let Ok(bytes) = fs::read(gen_dir.join("meta/history.json")) else { return Vec::new() };
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+    rows.iter()
+        .filter(|r| !r.get("repeatable").and_then(|v| v.as_bool()).unwrap_or(false))
+        .filter_map(|r| r.get("key").and_then(|k| k.as_str()).map(str::to_owned))
+        .collect()
+}
+
+fn pg_name(url: &DatabaseUrl) -> Result<String, BackupError> {
+    let u = url::Url::parse(url.expose()).map_err(|e| BackupError::Invalid(format!("invalid database URL: {e}")))?;
+    let name = u.path().trim_start_matches('/').to_owned();
+    if name.is_empty() {
+        return Err(BackupError::Invalid("the database URL names no database".into()));
+    }
+    Ok(percent_encoding::percent_decode_str(&name).decode_utf8_lossy().into_owned())
+}
+
+fn sqlite_path(url: &DatabaseUrl) -> PathBuf {
+    let raw = url.expose();
+    let rest = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
+    PathBuf::from(rest.split('?').next().unwrap_or(rest))
+}
+
+fn short(name: &str, suffix: &str) -> String {
+    let mut base = name.to_owned();
+    while base.len() + suffix.len() > 63 {
+        base.pop();
+    }
+    format!("{base}{suffix}")
+}
+
+/// Restore the verified generation `report` into the database at `url` and the configured roots.
+pub async fn restore_generation(
+    url: &DatabaseUrl,
+    report: &VerifyReport,
+    opts: &RestoreOptions,
+) -> Result<RestoreOutcome, BackupError> {
+    let manifest: &Manifest = match (&report.manifest, report.ok()) {
+        (Some(m), true) => m,
+        _ => return Err(BackupError::NotVerified { id: report.id.clone(), problems: report.findings.len() }),
+    };
+    let gen_dir = &report.path;
+    if manifest.dialect != url.dialect().as_str() {
+        return Err(BackupError::Invalid(format!(
+            "generation `{}` holds a {} database; the target is {}",
+            manifest.id,
+            manifest.dialect,
+            url.dialect().as_str()
+        )));
+    }
+    // Refuse a backup from newer code.
+    if let Some(code) = &opts.code_versions
+        && !opts.force
+    {
+        let newer: Vec<String> = backup_versions(gen_dir).into_iter().filter(|v| !code.contains(v)).collect();
+        if let Some(v) = newer.iter().max_by(|a, b| versions_cmp(a, b)) {
+            return Err(BackupError::NewerThanCode {
+                id: manifest.id.clone(),
+                backup_version: v.clone(),
+                code_version: code.iter().max_by(|a, b| versions_cmp(a, b)).cloned().unwrap_or_else(|| "none".into()),
+            });
+        }
+    }
+    // The files must map onto today's roots.
+    let roots = roots_of(&opts.backup.files);
+    for r in &manifest.roots {
+        if roots.get(r.index).is_none() {
+            return Err(BackupError::Invalid(format!(
+                "the generation has files for root #{} ({}), which the [[files]] configuration no longer has",
+                r.index,
+                r.root.display()
+            )));
+        }
+    }
+    let timeout = opts.backup.connect.timeout;
+    let writable = ConnectOptions { read_only: false, timeout };
+    // Connections, and whether there is anything to save first.
+    let (exists, admin) = match url.dialect() {
+        Dialect::Postgres => {
+            let name = pg_name(url)?;
+            let server = ShadowServer::new(url, timeout);
+            let mut admin = connect(&server.url_of("postgres")?, &writable).await?;
+            let exists = admin.database_exists(&name).await?;
+            if exists {
+                let n = admin.other_connections(&name).await?;
+                if n > 0 && !opts.force {
+                    return Err(BackupError::InUse { database: url.redacted(), count: n });
+                }
+            }
+            (exists, Some(admin))
+        }
+        Dialect::Sqlite => {
+            let path = sqlite_path(url);
+            let exists = path.exists();
+            if exists && !opts.force {
+                let mut db = connect(url, &writable).await?;
+                let locked = db.sqlite_try_exclusive().await;
+                db.close().await;
+                if locked.is_err() {
+                    return Err(BackupError::InUse { database: url.redacted(), count: 1 });
+                }
+            }
+            (exists, None)
+        }
+        Dialect::Mysql => {
+            return Err(BackupError::Invalid("restoring MySQL/MariaDB databases is not supported".into()));
+        }
+    };
+    // The safety backup.
+    let safety = if exists {
+        let mut o = opts.backup.clone();
+        o.kind = "safety".into();
+        o.prune = false;
+        o.allow_missing = true;
+        o.progress = None;
+        Some(create_backup(url, &o).await?.id)
+    } else {
+        None
+    };
+    let dir = opts.backup.settings.dir.clone().unwrap_or_default();
+    let recovery = match &safety {
+        Some(id) => format!(
+            "the state before this restore is the safety backup `{id}` in {}: `cargo dbcheck restore {id} --force`",
+            dir.display()
+        ),
+        None => "the target was empty; there was nothing to save".to_owned(),
+    };
+    // The database.
+    let dump = gen_dir.join(&manifest.dump_path);
+    let database_mode = match url.dialect() {
+        Dialect::Postgres => {
+            let mut admin = admin.ok_or_else(|| BackupError::Invalid("no admin connection".into()))?;
+            let name = pg_name(url)?;
+            let fresh = short(&name, "_dbcheck_restore");
+            let old = short(&name, "_dbcheck_old");
+            admin.drop_database_if_exists(&fresh).await?;
+            admin.create_database(&fresh).await?;
+            let server = ShadowServer::new(url, timeout);
+            let fresh_url = server.url_of(&fresh)?;
+            let tool = find_pg_tool(
+                "pg_restore",
+                manifest.snapshot.server_major.unwrap_or(0),
+                opts.backup.settings.pg_bin_dir.as_deref(),
+            )?;
+            let (conn, password) = libpq_args(&fresh_url);
+            let mut cmd = Command::new(&tool.path);
+            cmd.arg("--exit-on-error").arg("--no-password").arg("-d").arg(conn).arg(&dump);
+            cmd.arg("-j").arg(opts.backup.settings.jobs.max(1).to_string());
+            cmd.stdin(Stdio::null()).stdout(Stdio::null());
+            if let Some(p) = password {
+                cmd.env("PGPASSWORD", p);
+            }
+            let out = cmd.output().map_err(|e| BackupError::Tool { tool: "pg_restore".into(), message: e.to_string() });
+            if let Err(e) = out.and_then(|o| check_output(&o, "pg_restore", url)) {
+                admin.drop_database_if_exists(&fresh).await?;
+                return Err(e);
+            }
+            if exists {
+                if opts.force {
+                    admin.terminate_connections(&name).await?;
+                } else {
+                    let n = admin.other_connections(&name).await?;
+                    if n > 0 {
+                        admin.drop_database_if_exists(&fresh).await?;
+                        return Err(BackupError::InUse { database: url.redacted(), count: n });
+                    }
+                }
+                admin.drop_database_if_exists(&old).await?;
+                admin.rename_database(&name, &old).await?;
+                admin.rename_database(&fresh, &name).await?;
+                admin.drop_database_if_exists(&old).await?;
+            } else {
+                admin.rename_database(&fresh, &name).await?;
+            }
+            admin.close().await;
+            format!(
+                "restored into a new database `{fresh}`, then swapped in as `{name}` (the previous one was dropped after the swap)"
+            )
+        }
+        _ => {
+            let target = sqlite_path(url);
+            let tmp = PathBuf::from(format!("{}.dbcheck-restore", target.display()));
+            fs::copy(&dump, &tmp).map_err(BackupError::io("cannot write", &tmp))?;
+            fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(BackupError::io("cannot flush", &tmp))?;
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let _ = fs::remove_file(format!("{}{suffix}", target.display()));
+            }
+            fs::rename(&tmp, &target).map_err(BackupError::io("cannot write", &target))?;
+            if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+                copy::sync_dir(parent)?;
+            }
+            format!("copied beside the target and renamed over {}", target.display())
+        }
+    };
+    // The files, only inside the configured roots.
+    let (mut written, mut unchanged) = (0, 0);
+    for f in manifest.files.iter().filter(|f| f.path.starts_with("files/")) {
+        let rest = &f.path["files/".len()..];
+        let Some((index, rel)) = rest.split_once('/') else { continue };
+        let Some(root) = index.parse::<usize>().ok().and_then(|i| roots.get(i)) else { continue };
+        if check_relative(rel.as_bytes()).is_err() {
+            return Err(BackupError::Invalid(format!("the manifest names an unsafe path `{}`", f.path)));
+        }
+        let dest = root.root.join(std::ffi::OsStr::from_bytes(rel.as_bytes()));
+        let parent = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| root.root.clone());
+        copy::make_dirs(&parent)?;
+        let canon_root = fs::canonicalize(&root.root).map_err(BackupError::io("cannot read", &root.root))?;
+        let canon_parent = fs::canonicalize(&parent).map_err(BackupError::io("cannot read", &parent))?;
+        if !canon_parent.starts_with(&canon_root) {
+            return Err(BackupError::Invalid(format!(
+                "{} leads outside the files root {} (a symlinked folder); nothing written there",
+                dest.display(),
+                root.root.display()
+            )));
+        }
+        if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_file())
+            && hash_file(&dest).is_ok_and(|(size, sha)| size == f.size && sha == f.sha256)
+        {
+            unchanged += 1;
+            continue;
+        }
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = parent.join(format!(".{name}.dbcheck-restore"));
+        fs::copy(gen_dir.join(&f.path), &tmp).map_err(BackupError::io("cannot write", &tmp))?;
+        fs::set_permissions(&tmp, <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644))
+            .map_err(BackupError::io("cannot write", &tmp))?;
+        fs::rename(&tmp, &dest).map_err(BackupError::io("cannot write", &dest))?;
+        written += 1;
+    }
+    Ok(RestoreOutcome {
+        id: manifest.id.clone(),
+        safety_backup: safety,
+        database_mode,
+        files_written: written,
+        files_unchanged: unchanged,
+        recovery,
+    })
+}

@@ -1,0 +1,176 @@
+//! Backup → change everything → restore, on SQLite and PostgreSQL; hard links between
+//! generations and retention (7 generations pruned to 3, each still verifying on its own).
+
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::PermissionsExt as _;
+
+use dbcheck_tests::{TestDb, require_db};
+
+use super::*;
+
+async fn roundtrip(db: &TestDb, fresh: &TestDb) {
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    for i in 1..=20 {
+        add_ad(db, &uploads, i).await;
+    }
+    std::fs::write(uploads.join("stray.txt"), "not referenced").unwrap();
+    let opts = options(&dir, &uploads, 7);
+    let id = backup(db.url(), &opts).await;
+    let before_refs = references(db.url()).await;
+    let before_files = tree(&uploads);
+
+    // The generation: complete, private, verifying.
+    let g = gen_dir(&dir, &id);
+    assert!(g.join("manifest.json").is_file());
+    assert_eq!(std::fs::metadata(&g).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(g.join("manifest.json")).unwrap().permissions().mode() & 0o777, 0o600);
+    for name in ["meta/history.csv", "meta/refs.jsonl", "meta/schema.json", "meta/versions.json", "meta/env.template"] {
+        if name.contains("history") {
+            continue; // no history table in this scenario
+        }
+        assert!(g.join(name).is_file(), "{name}");
+    }
+    assert!(!g.join("files/0/stray.txt").exists(), "include_uploads = referenced copies referenced files only");
+    let report = verify(&dir, &id).await;
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.references_checked, 20);
+
+    // Restore into a fresh database and folder.
+    let fresh_uploads = work.path().join("fresh-uploads");
+    std::fs::create_dir_all(&fresh_uploads).unwrap();
+    restore(&dir, &id, fresh.url(), &fresh_uploads, false).await.unwrap();
+    assert_eq!(references(fresh.url()).await, before_refs);
+    let restored = tree(&fresh_uploads);
+    for r in &before_refs {
+        assert_eq!(restored.get(r), before_files.get(r), "{r}");
+    }
+
+    // Change the original, then restore over it: the safety backup saves the changed state.
+    db.execute("DELETE FROM ad_images WHERE id <= 5; DELETE FROM ads WHERE id <= 5").await;
+    std::fs::write(uploads.join("ads/6/6.jpg"), "overwritten").unwrap();
+    restore(&dir, &id, db.url(), &uploads, false).await.unwrap();
+    assert_eq!(references(db.url()).await, before_refs);
+    assert_eq!(tree(&uploads).get("ads/6/6.jpg"), before_files.get("ads/6/6.jpg"));
+    let listing = dbcheck_core::backup::list_generations(&dir);
+    assert!(listing.generations.iter().any(|g| g.kind == "safety"), "{listing:?}");
+}
+
+#[tokio::test]
+async fn sqlite_roundtrip() {
+    let db = require_db!(TestDb::sqlite().await);
+    let fresh = require_db!(TestDb::sqlite().await);
+    roundtrip(&db, &fresh).await;
+}
+
+#[tokio::test]
+async fn postgres_roundtrip() {
+    let db = require_db!(TestDb::postgres().await);
+    let fresh = require_db!(TestDb::postgres().await);
+    roundtrip(&db, &fresh).await;
+}
+
+#[tokio::test]
+async fn retention_prunes_to_keep_and_hard_links_survive() {
+    let db = require_db!(TestDb::sqlite().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    for i in 1..=10 {
+        add_ad(&db, &uploads, i).await;
+    }
+    let mut opts = options(&dir, &uploads, 7);
+    let mut ids = Vec::new();
+    for round in 0..7 {
+        // One new file per generation; the rest are unchanged and hard-linked.
+        add_ad(&db, &uploads, 100 + round).await;
+        ids.push(backup(db.url(), &opts).await);
+    }
+    let last = gen_dir(&dir, ids.last().unwrap());
+    let nlink = std::fs::metadata(last.join("files/0/ads/1/1.jpg")).unwrap().nlink();
+    assert_eq!(nlink, 7, "an unchanged file is one inode shared by all seven generations");
+    opts.settings.keep = 3;
+    let removed = dbcheck_core::backup::store::prune(&dir, 3).unwrap();
+    assert_eq!(removed, ids[..4].to_vec());
+    let left: Vec<String> =
+        dbcheck_core::backup::list_generations(&dir).generations.into_iter().map(|g| g.id).collect();
+    assert_eq!(left, ids[4..].to_vec());
+    for id in &ids[4..] {
+        let r = verify(&dir, id).await;
+        assert!(r.ok(), "{id}: {:?}", r.findings);
+    }
+    assert_eq!(std::fs::metadata(last.join("files/0/ads/1/1.jpg")).unwrap().nlink(), 3);
+}
+
+#[tokio::test]
+async fn a_dangling_reference_fails_the_backup_and_leaves_nothing() {
+    let db = require_db!(TestDb::sqlite().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    db.execute("INSERT INTO ad_images (id, ad_id, file_path) VALUES (2, 1, 'gone.jpg'), (3, 1, '../../etc/passwd')")
+        .await;
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let err = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap_err().to_string();
+    assert!(err.contains("1 file(s)") && err.contains("gone.jpg"), "{err}");
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(entries.iter().all(|n| n.to_string_lossy().starts_with('.')), "no generation: {entries:?}");
+    assert!(entries.iter().all(|n| !n.to_string_lossy().starts_with(".tmp-")), "{entries:?}");
+}
+
+#[tokio::test]
+async fn postgres_dump_is_reused_only_when_nothing_was_written() {
+    let db = require_db!(TestDb::postgres().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    let opts = options(&dir, &uploads, 7);
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let first = create_backup(&url, &opts).await.unwrap();
+    assert!(!first.dump_reused);
+    // Another backup right away may reuse the dump (if nothing on the server wrote WAL since);
+    // either way it is complete on its own.
+    let second = create_backup(&url, &opts).await.unwrap();
+    let dump = |id: &str| gen_dir(&dir, id).join("db/dump.pgdump");
+    if second.dump_reused {
+        assert_eq!(std::fs::metadata(dump(&second.id)).unwrap().nlink(), 2);
+    }
+    assert!(verify(&dir, &second.id).await.ok());
+    // After a write the dump is taken again, and holds the write.
+    add_ad(&db, &uploads, 2).await;
+    let third = create_backup(&url, &opts).await.unwrap();
+    assert!(!third.dump_reused);
+    assert_eq!(std::fs::metadata(dump(&third.id)).unwrap().nlink(), 1);
+    let fresh = require_db!(TestDb::postgres().await);
+    let folder = work.path().join("fresh");
+    std::fs::create_dir_all(&folder).unwrap();
+    restore(&dir, &third.id, fresh.url(), &folder, false).await.unwrap();
+    assert_eq!(references(fresh.url()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn postgres_restore_stops_while_the_application_is_connected_unless_forced() {
+    use sqlx::Connection as _;
+    let db = require_db!(TestDb::postgres().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    db.execute("DELETE FROM ad_images").await;
+    let app = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let err = restore(&dir, &id, db.url(), &uploads, false).await.unwrap_err();
+    assert!(err.contains("1 other connection"), "{err}");
+    assert!(references(db.url()).await.is_empty(), "nothing restored");
+    restore(&dir, &id, db.url(), &uploads, true).await.unwrap();
+    assert_eq!(references(db.url()).await, ["ads/1/1.jpg"]);
+    drop(app);
+}
