@@ -55,9 +55,9 @@ pub struct GlobalArgs {
     /// Coloring
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
-    /// Output format: human, short (one line per finding) or json (on stdout, versioned schema)
-    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
-    pub message_format: MessageFormat,
+    /// Output format [default: human; github when GITHUB_ACTIONS=true]
+    #[arg(long, global = true, value_enum, value_name = "FMT")]
+    pub message_format: Option<MessageFormat>,
     /// Lowest severity that makes the run fail (overrides `fail_on` in the configuration)
     #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOnArg>,
@@ -67,6 +67,12 @@ pub struct GlobalArgs {
     /// Print more: informational findings and where configuration came from
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Write Prometheus text-format metrics of this run to FILE (atomically; for node_exporter's textfile collector)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// POST a JSON summary (Slack-compatible `text`) to URL when the run fails
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub notify: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,12 +81,24 @@ enum Command {
     Status,
     /// Compare file references in the database with the files under each [[files]] root, both directions
     Files(commands::files::FilesArgs),
+    /// Check the [integrity] data rules against live data (one scan per table) and report NOT VALID constraints, INVALID indexes and missing foreign keys
+    Integrity(commands::integrity::IntegrityArgs),
     /// Compare the live database with the schema the migrations produce (replayed in a throwaway database); --fix writes the SQL that repairs it
     Drift(commands::drift::DriftArgs),
     /// Compare any two of: the migrations, a database URL, a schema .sql file; --script prints the SQL from one to the other
     Diff(commands::diff::DiffArgs),
-    /// Print the normalized schema the migrations produce, as SQL or JSON
+    /// Print the normalized schema the migrations produce, as SQL or JSON (--static: interpreted from the files, no database)
     Schema(commands::schema::SchemaArgs),
+    /// Compare the schema interpreted statically from the migrations with their replay in a throwaway database; every disagreement is a finding
+    CheckStatic(commands::check_static::CheckStaticArgs),
+    /// Write a backup generation (database dump + referenced files from one snapshot); `backup list`, `backup verify GEN`
+    Backup(commands::backup::BackupArgs),
+    /// Restore a verified backup generation (database and files), after a safety backup; then check the result
+    Restore(commands::restore::RestoreArgs),
+    /// Apply pending migrations safely: `migrate deploy` (pre-flight data checks, a lock, one transaction each, recorded as your migration tool records them)
+    Migrate(commands::migrate::MigrateArgs),
+    /// Adopt a database without migration history: verify its schema equals the migrations' (up to --to), then record them as applied
+    Baseline(commands::baseline::BaselineArgs),
 }
 
 /// `--color`.
@@ -103,6 +121,25 @@ pub enum MessageFormat {
     Short,
     /// One JSON document on stdout (schema in docs/json-output.md)
     Json,
+    /// Human output plus GitHub Actions workflow commands that annotate the diff at file:line
+    Github,
+    /// A SARIF 2.1.0 log on stdout, one rule per finding code (code scanning upload)
+    Sarif,
+    /// A JUnit XML report on stdout, one test case per check and package
+    Junit,
+}
+
+impl GlobalArgs {
+    /// The output format: `--message-format`, else `github` inside GitHub Actions, else `human`.
+    pub fn format(&self) -> MessageFormat {
+        self.message_format.unwrap_or_else(|| {
+            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                MessageFormat::Github
+            } else {
+                MessageFormat::Human
+            }
+        })
+    }
 }
 
 /// `--fail-on`.
@@ -169,14 +206,30 @@ async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
         let result = match cli.command {
             Some(Command::Status) => commands::status::run(project, &cli.global, renderer).await?,
             Some(Command::Files(ref args)) => commands::files::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Integrity(ref args)) => {
+                commands::integrity::run(project, &cli.global, args, renderer).await?
+            }
             Some(Command::Drift(ref args)) => commands::drift::run(project, &cli.global, args, renderer).await?,
             Some(Command::Diff(ref args)) => commands::diff::run(project, &cli.global, args, renderer).await?,
             Some(Command::Schema(ref args)) => commands::schema::run(project, &cli.global, args, renderer).await?,
+            Some(Command::CheckStatic(ref args)) => {
+                commands::check_static::run(project, &cli.global, args, renderer).await?
+            }
+            Some(Command::Backup(ref args)) => commands::backup::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Restore(ref args)) => commands::restore::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Migrate(ref args)) => commands::migrate::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Baseline(ref args)) => commands::baseline::run(project, &cli.global, args, renderer).await?,
             None => commands::default::run(project, &cli.global, renderer).await?,
         };
         outcome.merge(result, fail_on);
     }
     renderer.finish(&outcome);
+    if let Some(path) = &cli.global.metrics {
+        crate::monitor::write_atomically(path, &crate::monitor::metrics(&outcome, std::time::SystemTime::now()))?;
+    }
+    if let Some(url) = &cli.global.notify {
+        crate::monitor::notify(url, &outcome)?;
+    }
     Ok(if outcome.failed { exit::FINDINGS } else { exit::SUCCESS })
 }
 

@@ -22,6 +22,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, SourceSpan};
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, MessageFormat};
+use crate::commands::migrate::MigrateOutput;
 use crate::commands::schema::{Print, SchemaOutput};
 use crate::commands::{Outcome, ProjectResult};
 use crate::exit::CliError;
@@ -51,7 +52,7 @@ enum Paint {
 impl Renderer {
     /// A renderer for these options; `color` is the already-resolved color decision.
     pub fn new(global: &GlobalArgs, color: bool) -> Self {
-        Renderer { format: global.message_format, color, quiet: global.quiet, verbose: global.verbose }
+        Renderer { format: global.format(), color, quiet: global.quiet, verbose: global.verbose }
     }
 
     fn paint(&self, p: Paint, text: &str) -> String {
@@ -81,7 +82,7 @@ impl Renderer {
         let mut out = String::new();
         let mut err = String::new();
         match self.format {
-            MessageFormat::Json => return,
+            MessageFormat::Json | MessageFormat::Sarif | MessageFormat::Junit => return,
             MessageFormat::Short => {
                 for f in result.findings.iter().filter(|f| self.shown(f)) {
                     let _ = writeln!(err, "{}", short_line(f));
@@ -90,7 +91,7 @@ impl Renderer {
                     let _ = writeln!(out, "{}: {}", result.project, self.summary_text(result));
                 }
             }
-            MessageFormat::Human => {
+            MessageFormat::Human | MessageFormat::Github => {
                 // `schema` prints the schema itself, which `-q` must not swallow.
                 let schema_only =
                     result.schema.as_ref().is_some_and(|s| matches!(s.print, Print::SchemaSql | Print::SchemaJson));
@@ -117,8 +118,19 @@ impl Renderer {
         let _ = std::io::stdout().lock().write_all(out.as_bytes());
     }
 
-    /// End of run: the JSON document, if that is the format.
+    /// End of run: the machine-readable document of the JSON, SARIF and JUnit formats, or the
+    /// GitHub annotations.
     pub fn finish(&self, outcome: &Outcome) {
+        let document = match self.format {
+            MessageFormat::Human | MessageFormat::Short | MessageFormat::Json => None,
+            MessageFormat::Github => Some(crate::ci_formats::github(outcome)),
+            MessageFormat::Sarif => Some(crate::ci_formats::sarif(outcome)),
+            MessageFormat::Junit => Some(crate::ci_formats::junit(outcome)),
+        };
+        if let Some(text) = document {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            return;
+        }
         if self.format != MessageFormat::Json {
             return;
         }
@@ -142,6 +154,9 @@ impl Renderer {
             });
             let _ = writeln!(std::io::stdout().lock(), "{doc}");
         }
+        if let Some(text) = crate::ci_formats::error(self.format, &e.to_string()) {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
         let mut text = format!("{} {e}\n", self.paint(Paint::Red, "error:"));
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
@@ -155,8 +170,17 @@ impl Renderer {
     }
 
     fn summary_text(&self, result: &ProjectResult) -> String {
+        if let Some(b) = &result.backup {
+            return backup_summary(b);
+        }
+        if let Some(m) = &result.migrate {
+            return migrate_summary(m);
+        }
         if let Some(files) = &result.files {
             return files_summary(files);
+        }
+        if let Some(integrity) = &result.integrity {
+            return integrity_summary(integrity);
         }
         if let Some(schema) = &result.schema {
             return schema_summary(schema);
@@ -177,8 +201,17 @@ impl Renderer {
     }
 
     fn human_body(&self, result: &ProjectResult) -> String {
+        if let Some(b) = &result.backup {
+            return self.backup_body(result, b);
+        }
+        if let Some(m) = &result.migrate {
+            return self.migrate_body(result, m);
+        }
         if let Some(files) = &result.files {
             return self.files_body(result, files);
+        }
+        if let Some(integrity) = &result.integrity {
+            return self.integrity_body(result, integrity);
         }
         if let Some(schema) = &result.schema {
             return self.schema_body(result, schema);
@@ -634,4 +667,422 @@ fn result_json(r: &ProjectResult) -> Value {
         }
     }
     v
+}
+
+/// The progress bar of `migrate deploy` (human format on a terminal, not `-q`); cleared on drop.
+#[derive(Debug)]
+pub struct DeployProgress {
+    bar: ProgressBar,
+}
+
+impl DeployProgress {
+    /// Migration `i` of `total` starts.
+    pub fn step(&self, i: usize, total: usize, version: &str) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(i as u64);
+        self.bar.set_message(format!("applying {version}"));
+    }
+}
+
+impl Drop for DeployProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Renderer {
+    /// A progress bar on stderr while `migrate deploy` applies migrations.
+    pub fn deploy_progress(&self) -> Option<DeployProgress> {
+        if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        Some(DeployProgress { bar })
+    }
+
+    /// `migrate deploy`: what was applied, one line each, then the summary; `migrate resolve`:
+    /// what was recorded.
+    fn migrate_body(&self, result: &ProjectResult, m: &MigrateOutput) -> String {
+        let d = match m {
+            MigrateOutput::Deploy(d) => d,
+            MigrateOutput::Resolve(dbcheck_core::migrate::ResolveReport { table, tool, .. })
+            | MigrateOutput::Baseline(dbcheck_core::migrate::BaselineReport { table, tool, .. }) => {
+                return format!(
+                    "{} history in `{table}` ({tool})\n{}\n",
+                    self.paint(Paint::Bold, &result.project),
+                    migrate_summary(m)
+                );
+            }
+            MigrateOutput::New(_) | MigrateOutput::Check(_) => {
+                return format!("{} {}\n", self.paint(Paint::Bold, &result.project), migrate_summary(m));
+            }
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} history in `{}` ({}){}",
+            self.paint(Paint::Bold, &result.project),
+            d.table,
+            d.tool,
+            result.database.as_ref().map(|db| format!(" on {db}")).unwrap_or_default(),
+        );
+        let refused = d.findings.iter().any(|f| f.code == "deploy-refused" || f.code == "deploy-lock-timeout");
+        if d.dry_run && !refused {
+            for v in &d.pending {
+                let _ = writeln!(out, "  {v}  {}", self.paint(Paint::Yellow, "would apply"));
+            }
+        }
+        for m in &d.applied {
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}  {}",
+                m.version,
+                m.name,
+                self.paint(Paint::Green, "applied"),
+                self.paint(Paint::Dim, &format!("{} ms", m.elapsed_ms))
+            );
+        }
+        if let Some(f) = &d.failed {
+            let _ = writeln!(out, "  {}  {}", f.version, self.paint(Paint::Red, "failed"));
+        }
+        let _ = writeln!(out, "{}", migrate_summary(m));
+        out
+    }
+}
+
+/// One line: what `migrate deploy` or `migrate resolve` did.
+fn migrate_summary(m: &MigrateOutput) -> String {
+    let d = match m {
+        MigrateOutput::Deploy(d) => d,
+        MigrateOutput::Resolve(r) => {
+            let what = match r.action {
+                dbcheck_core::migrate::ResolveAction::Applied => "marked applied".to_owned(),
+                dbcheck_core::migrate::ResolveAction::RolledBack => "marked rolled back".to_owned(),
+                dbcheck_core::migrate::ResolveAction::AcceptChecksum => format!(
+                    "new checksum accepted{} ({} -> {})",
+                    if r.line_endings_only { " (line endings only)" } else { "" },
+                    r.old_checksum.as_deref().unwrap_or("none"),
+                    r.new_checksum.as_deref().unwrap_or("none")
+                ),
+            };
+            return format!("resolve: migration {} {what}; recorded in `{}`", r.version, r.audit_table);
+        }
+        MigrateOutput::Check(c) => {
+            return format!(
+                "migrate check: {} migration(s) on disk against {} at {} ({} commit {})",
+                c.on_disk,
+                c.at_base,
+                c.base,
+                c.base,
+                c.commit.get(..12).unwrap_or(&c.commit)
+            );
+        }
+        MigrateOutput::New(n) => {
+            return match n.files.first() {
+                Some(f) => format!(
+                    "migrate new: wrote {} ({} statement(s), {} destructive commented out)",
+                    display_path(f),
+                    n.steps,
+                    n.destructive
+                ),
+                None => "migrate new: nothing written".to_owned(),
+            };
+        }
+        MigrateOutput::Baseline(b) => {
+            return if b.marked.is_empty() {
+                format!("baseline: nothing recorded ({} difference(s) from the migrations)", b.differences)
+            } else {
+                format!(
+                    "baseline: the schema matches the migrations up to {}; {} migration(s) recorded as applied",
+                    b.to.as_deref().unwrap_or("-"),
+                    b.marked.len()
+                )
+            };
+        }
+    };
+    if d.findings.iter().any(|f| f.code == "deploy-refused" || f.code == "deploy-lock-timeout") {
+        return "deploy: nothing applied".to_owned();
+    }
+    if d.dry_run {
+        return format!("deploy (dry run): {} pending migration(s) would be applied", d.pending.len());
+    }
+    let mut s = format!("deploy: {} of {} pending migration(s) applied", d.applied.len(), d.pending.len());
+    if !d.already_applied.is_empty() {
+        s.push_str(&format!(", {} applied meanwhile by another deploy", d.already_applied.len()));
+    }
+    if let Some(f) = &d.failed {
+        s.push_str(&format!(", {} failed", f.version));
+    } else if d.pending.is_empty() {
+        s = "deploy: the database is up to date".to_owned();
+    }
+    s
+}
+
+impl Renderer {
+    /// A progress line on stderr while `integrity` scans (human format, a terminal, not `-q`).
+    pub fn integrity_progress(&self, progress: Arc<dbcheck_core::integrity::Progress>) -> Option<ProgressDisplay> {
+        if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(100));
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_thread = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stop_thread.load(Ordering::Relaxed) {
+                bar.set_message(format!(
+                    "integrity: {}/{} table(s) scanned, {} quer(ies)",
+                    progress.tables_done.load(Ordering::Relaxed),
+                    progress.tables_total.load(Ordering::Relaxed),
+                    progress.queries.load(Ordering::Relaxed)
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Some(ProgressDisplay { stop, thread: Some(thread) })
+    }
+
+    /// `integrity`: a table of rules (checked, violations, ratio, threshold) with samples.
+    fn integrity_body(&self, result: &ProjectResult, r: &dbcheck_core::integrity::IntegrityReport) -> String {
+        let mut out = String::new();
+        let on = result.database.as_ref().map(|d| format!(" on {d}")).unwrap_or_default();
+        let sampled = r.sample_percent.map(|p| format!(" (TABLESAMPLE {p}%)")).unwrap_or_default();
+        let _ = writeln!(out, "{} integrity{on}{sampled}", self.paint(Paint::Bold, &result.project));
+        if !r.rules.is_empty() {
+            let _ =
+                writeln!(out, "  {:<40} {:>12} {:>10} {:>9} {:>9}", "rule", "checked", "violations", "ratio", "max");
+        }
+        for rule in &r.rules {
+            let checked = rule.rows_checked.map_or_else(|| "-".to_owned(), |n| n.to_string());
+            let ratio = rule.ratio.map_or_else(|| "-".to_owned(), |x| format!("{:.4}%", x * 100.0));
+            let status = if rule.error.is_some() {
+                self.paint(Paint::Red, "cannot run")
+            } else if rule.over_threshold {
+                self.paint(if rule.severity == Severity::Error { Paint::Red } else { Paint::Yellow }, "over")
+            } else if rule.violations > 0 {
+                self.paint(Paint::Cyan, "within")
+            } else {
+                self.paint(Paint::Green, "ok")
+            };
+            let _ = writeln!(
+                out,
+                "  {:<40} {checked:>12} {:>10} {ratio:>9} {:>8}% {status}",
+                rule.id,
+                rule.violations,
+                format!("{:.2}", rule.max_ratio * 100.0)
+            );
+            if self.verbose > 0 || rule.over_threshold {
+                for s in &rule.samples {
+                    let key = s.key.as_deref().map(|k| format!("key {k}")).unwrap_or_default();
+                    let value = s
+                        .value
+                        .as_deref()
+                        .map(|v| format!(" value {}", dbcheck_core::integrity::shown_value(v)))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "      {}", self.paint(Paint::Dim, format!("{key}{value}").trim()));
+                }
+            }
+        }
+        for t in &r.tables {
+            if self.verbose > 0 {
+                let _ = writeln!(
+                    out,
+                    "  table {}: {} row(s), {} quer(ies): {}",
+                    t.table,
+                    t.rows,
+                    t.queries.len(),
+                    t.queries.join(", ")
+                );
+            }
+        }
+        for f in &r.migration_files {
+            let _ = writeln!(out, "  migration written: {}", display_path(f));
+        }
+        let _ = writeln!(out, "\n{}", integrity_summary(r));
+        out
+    }
+}
+
+/// One line: rules checked and what they found.
+fn integrity_summary(r: &dbcheck_core::integrity::IntegrityReport) -> String {
+    let over = r.rules.iter().filter(|x| x.over_threshold && x.error.is_none()).count();
+    let failed = r.rules.iter().filter(|x| x.error.is_some()).count();
+    let rows: u64 = r.tables.iter().map(|t| t.rows).sum();
+    let mut s = format!(
+        "integrity: {} rule(s) on {} table(s), {rows} row(s) scanned, {} quer(ies); {over} over threshold",
+        r.rules.len(),
+        r.tables.len(),
+        r.query_count()
+    );
+    if failed > 0 {
+        s.push_str(&format!(", {failed} could not run"));
+    }
+    let rule_codes = [
+        "integrity-violation",
+        "integrity-within-threshold",
+        "integrity-rule-failed",
+        "integrity-missing-table",
+        "integrity-missing-column",
+    ];
+    let derived = r.findings.iter().filter(|f| !rule_codes.contains(&f.code)).count();
+    if derived > 0 {
+        s.push_str(&format!(", {derived} derived finding(s)"));
+    }
+    s
+}
+
+impl Renderer {
+    /// A progress bar (bytes copied, when `progress` is given) or spinner on stderr while
+    /// `backup`, `backup verify` or `restore` runs (human format on a terminal, not `-q`).
+    pub fn backup_progress(
+        &self,
+        progress: Option<Arc<dbcheck_core::backup::Progress>>,
+        what: &'static str,
+    ) -> Option<ProgressDisplay> {
+        if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = match &progress {
+            Some(_) => {
+                let bar = ProgressBar::new(0);
+                if let Ok(style) =
+                    ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} [{elapsed}] {bytes_per_sec}")
+                {
+                    bar.set_style(style);
+                }
+                bar
+            }
+            None => {
+                let bar = ProgressBar::new_spinner();
+                if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+                    bar.set_style(style);
+                }
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            }
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_thread = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stop_thread.load(Ordering::Relaxed) {
+                match &progress {
+                    Some(p) => {
+                        bar.set_length(p.bytes_total.load(Ordering::Relaxed));
+                        bar.set_position(p.bytes_done.load(Ordering::Relaxed));
+                        bar.set_message(format!("{what}: {} file(s)", p.files_done.load(Ordering::Relaxed)));
+                    }
+                    None => bar.set_message(what),
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Some(ProgressDisplay { stop, thread: Some(thread) })
+    }
+
+    /// `backup`, `backup list`, `backup verify`, `restore`.
+    fn backup_body(&self, result: &ProjectResult, b: &crate::commands::backup::BackupOutput) -> String {
+        let mut out = String::new();
+        let name = self.paint(Paint::Bold, &result.project);
+        if let Some(c) = &b.created {
+            let _ = writeln!(out, "{name} backup {} in {}", c.id, display_path(&c.path));
+            let _ = writeln!(
+                out,
+                "  snapshot {}{} at {}, migration {}",
+                c.snapshot.id.as_deref().unwrap_or("-"),
+                c.snapshot.lsn.as_deref().map(|l| format!(" (LSN {l})")).unwrap_or_default(),
+                c.snapshot.time,
+                c.migration_version.as_deref().unwrap_or("none")
+            );
+            let _ = writeln!(
+                out,
+                "  dump {}, files copied {}, hard-linked {}",
+                human_bytes(c.dump_bytes),
+                human_bytes(c.copied_bytes),
+                human_bytes(c.linked_bytes)
+            );
+            for n in &c.cleaned {
+                let _ = writeln!(out, "  {} {n} (left by an interrupted run)", self.paint(Paint::Dim, "removed"));
+            }
+            for p in &c.pruned {
+                let _ = writeln!(out, "  {} generation {p} (retention)", self.paint(Paint::Dim, "deleted"));
+            }
+        }
+        if let Some(l) = &b.list {
+            let _ = writeln!(out, "{name} backups in {}", display_path(&l.dir));
+            for g in &l.generations {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:<7} {:<25} {:>10} {:>10} own  migration {}{}",
+                    g.id,
+                    g.kind,
+                    g.created_at,
+                    human_bytes(g.total_bytes),
+                    human_bytes(g.own_bytes),
+                    g.migration_version.as_deref().unwrap_or("none"),
+                    if g.manifest_ok {
+                        String::new()
+                    } else {
+                        format!("  {}", self.paint(Paint::Red, "manifest damaged"))
+                    }
+                );
+            }
+        }
+        if let Some(r) = &b.restore {
+            let _ = writeln!(out, "{name} restored generation {}", r.id);
+            let _ = writeln!(out, "  database: {}", r.database_mode);
+            let _ = writeln!(out, "  files: {} written, {} already identical", r.files_written, r.files_unchanged);
+            let _ = writeln!(out, "  if anything goes wrong: {}", r.recovery);
+        } else if let Some(v) = &b.verify {
+            let _ = writeln!(out, "{name} generation {} in {}", v.id, display_path(&v.path));
+        }
+        let _ = writeln!(out, "{}", backup_summary(b));
+        out
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+/// One line: what the backup command did.
+fn backup_summary(b: &crate::commands::backup::BackupOutput) -> String {
+    if let Some(r) = &b.restore {
+        return format!("restored {} ({} file(s) written)", r.id, r.files_written);
+    }
+    if let Some(v) = &b.verify {
+        return if v.ok() {
+            format!(
+                "generation {} verifies: {} file(s), {}, {} reference(s)",
+                v.id,
+                v.files_checked,
+                human_bytes(v.bytes_checked),
+                v.references_checked
+            )
+        } else {
+            format!("generation {} does not verify: {} problem(s)", v.id, v.findings.len())
+        };
+    }
+    if let Some(c) = &b.created {
+        return format!("backup {} written: {} file(s), {}", c.id, c.files, human_bytes(c.total_bytes));
+    }
+    if let Some(l) = &b.list {
+        let growth = l.growth_per_month.map(|g| format!(", growth {:.0} %/month", g * 100.0)).unwrap_or_default();
+        return format!("{} generation(s){growth}", l.generations.len());
+    }
+    String::new()
 }

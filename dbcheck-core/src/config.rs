@@ -47,6 +47,12 @@ pub struct Config {
     /// `[[files]]`: columns that reference files under a root folder (the whole list comes from
     /// the highest-precedence file that sets it).
     pub files: Option<Vec<FilesConfig>>,
+    /// `[backup]`: where generations go, how many to keep, what to copy (keys override
+    /// individually).
+    pub backup: Option<crate::backup::BackupConfig>,
+    /// `[integrity]`: declared data rules (the whole section comes from the highest-precedence
+    /// file that sets it).
+    pub integrity: Option<crate::integrity::IntegrityConfig>,
 }
 
 /// The severities a run can be told to fail on.
@@ -92,6 +98,21 @@ pub struct Settings {
     pub replay_cache: bool,
     /// The `[[files]]` entries, roots made absolute.
     pub files: Vec<FilesEntry>,
+    /// `[backup]` with defaults applied.
+    pub backup: crate::backup::BackupSettings,
+    /// The `[integrity]` section, with the file that set it.
+    pub integrity: Option<IntegritySettings>,
+}
+
+/// The `[integrity]` section as loaded.
+#[derive(Debug, Clone)]
+pub struct IntegritySettings {
+    /// The rules and options.
+    pub config: crate::integrity::IntegrityConfig,
+    /// The file that set it.
+    pub file: PathBuf,
+    /// `schema`, made absolute.
+    pub schema_file: Option<PathBuf>,
 }
 
 /// Failures finding or reading the project's configuration.
@@ -339,6 +360,8 @@ fn build_project(
     let mut shadow_env: Option<String> = None;
     let mut replay_cache = None;
     let mut files: Option<Vec<FilesEntry>> = None;
+    let mut backup = crate::backup::BackupSettings::default();
+    let mut integrity: Option<IntegritySettings> = None;
     for l in &layers {
         let c = &l.config;
         if let Some(m) = &c.migrations {
@@ -413,6 +436,22 @@ fn build_project(
             }
             files = Some(entries);
         }
+        if let Some(b) = &c.backup {
+            backup.apply(b, &l.dir).map_err(|(key, reason)| ConfigError::Invalid {
+                path: l.file.clone(),
+                key,
+                reason,
+            })?;
+        }
+        if let Some(config) = &c.integrity {
+            crate::integrity::config::validate(config).map_err(|(key, reason)| ConfigError::Invalid {
+                path: l.file.clone(),
+                key,
+                reason,
+            })?;
+            let schema_file = config.schema.as_ref().map(|s| l.dir.join(s));
+            integrity = Some(IntegritySettings { config: config.clone(), file: l.file.clone(), schema_file });
+        }
     }
     let history = match (history, history_table) {
         (Some((tool, _)), table) => {
@@ -443,6 +482,8 @@ fn build_project(
             shadow_database_url_env: shadow_env,
             replay_cache: replay_cache.unwrap_or(true),
             files: files.unwrap_or_default(),
+            backup,
+            integrity,
         },
         config_files: layers.into_iter().map(|l| l.file).collect(),
     })

@@ -16,15 +16,19 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod diff;
 pub mod files;
+pub mod integrity;
+pub mod migrate;
 pub mod migrations;
 pub mod replay;
 pub mod report;
 pub mod schema;
 pub mod source;
+pub mod sql;
 pub mod status;
 
 pub use report::{Finding, Location, Severity};

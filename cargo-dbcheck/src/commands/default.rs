@@ -27,6 +27,8 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         findings: discovery.findings,
         database: None,
         config_files: project.config_files.clone(),
+        migrate: None,
+        ..ProjectResult::default()
     };
     renderer.project(&result);
     Ok(result)

@@ -147,6 +147,7 @@ pub async fn run(
         findings,
         schema: Some(output),
         config_files: project.config_files.clone(),
+        migrate: None,
         ..ProjectResult::default()
     };
     renderer.project(&result);

@@ -140,6 +140,7 @@ pub async fn run(
         schema: Some(output),
         database: Some(url.redacted()),
         config_files: project.config_files.clone(),
+        migrate: None,
         ..ProjectResult::default()
     };
     renderer.project(&result);

@@ -70,6 +70,7 @@ pub async fn run(
         project: project.name.clone(),
         command: "files",
         config_files: project.config_files.clone(),
+        migrate: None,
         ..ProjectResult::default()
     };
     if let Some(dir) = &args.restore_quarantine {

@@ -1,9 +1,15 @@
 //! One module per command; each returns a [`ProjectResult`] and never prints.
 
+pub mod backup;
+pub mod baseline;
+pub mod check_static;
 pub mod default;
 pub mod diff;
 pub mod drift;
 pub mod files;
+pub mod integrity;
+pub mod migrate;
+pub mod restore;
 pub mod schema;
 pub mod status;
 
@@ -36,6 +42,15 @@ pub struct ProjectResult {
     /// The schema comparison of `drift` and `diff`, or the schema of `schema`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<schema::SchemaOutput>,
+    /// What `backup`, `backup list`, `backup verify` or `restore` did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<backup::BackupOutput>,
+    /// What `migrate deploy` or `migrate resolve` did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<migrate::MigrateOutput>,
+    /// What `integrity` found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<dbcheck_core::integrity::IntegrityReport>,
     /// Checks not run, with the reason.
     pub skipped: Vec<String>,
     /// Every finding, in the order found.
@@ -83,6 +98,8 @@ pub struct Outcome {
     pub results: Vec<ProjectResult>,
     /// Whether any finding reached its project's failing severity.
     pub failed: bool,
+    /// The failing severity each result was judged against (parallel to `results`).
+    pub fail_on: Vec<Severity>,
 }
 
 impl Outcome {
@@ -90,6 +107,7 @@ impl Outcome {
     pub fn merge(&mut self, result: ProjectResult, fail_on: Severity) {
         self.failed |= result.findings.iter().any(|f| f.severity >= fail_on);
         self.results.push(result);
+        self.fail_on.push(fail_on);
     }
 }
 

@@ -2,6 +2,7 @@
 //! throwaway database), as SQL or JSON. Also the pieces `drift` and `diff` share: where replay
 //! runs and the result they render.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -11,6 +12,7 @@ use dbcheck_core::diff::{Difference, ReplaySummary, Script, create_statements, i
 use dbcheck_core::migrations::Discovery;
 use dbcheck_core::replay::{ReplayError, ReplayOptions, ReplayTarget, replay_migrations};
 use dbcheck_core::schema::Schema;
+use dbcheck_core::sql::{Origin, Unmodelled, interpret_migrations, unmodelled_findings};
 use serde::Serialize;
 
 use super::{ProjectResult, database_url, discover};
@@ -24,9 +26,14 @@ pub struct SchemaArgs {
     /// Output: `sql` (CREATE statements in dependency order) or `json` (the normalized model)
     #[arg(long, value_enum, default_value_t = SchemaFormat::Sql)]
     pub format: SchemaFormat,
-    /// Replay into this dialect without a database URL (only `sqlite` needs no server)
+    /// Replay into this dialect without a database URL (only `sqlite` needs no server); with
+    /// --static, the dialect the migrations are read as
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Interpret the migrations statically (pure Rust, no database) instead of replaying them;
+    /// statements it cannot interpret are reported as `static-unmodelled` warnings
+    #[arg(long = "static")]
+    pub static_: bool,
 }
 
 /// `--format` of `schema`.
@@ -101,6 +108,13 @@ pub struct SchemaOutput {
     /// Differences left after `--apply` (re-checked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<usize>,
+    /// Static interpretation (`schema --static`, `check-static`): where each object was created
+    /// or last changed, by object key (`column:ads.slug`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origins: Option<BTreeMap<String, Origin>>,
+    /// Static interpretation: the statements it did not interpret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmodelled: Option<Vec<Unmodelled>>,
     /// What human output prints on stdout.
     #[serde(skip)]
     pub print: Print,
@@ -207,6 +221,9 @@ pub async fn run(
 ) -> Result<ProjectResult, CliError> {
     let discovery = discover(project)?;
     let (dialect, url) = dialect_for(project, global, args.dialect)?;
+    if args.static_ {
+        return run_static(project, &discovery, dialect, args, renderer);
+    }
     let replay = replay_project(project, &discovery, dialect, url.as_ref()).await?;
     let mut findings = discovery.findings.clone();
     findings.extend(replay.findings.iter().cloned());
@@ -217,6 +234,56 @@ pub async fn run(
         replay: Some(ReplaySummary::of(&replay)),
         script: Some(create_statements(&replay.schema)),
         schema: Some(replay.schema),
+        print: match args.format {
+            SchemaFormat::Sql => Print::SchemaSql,
+            SchemaFormat::Json => Print::SchemaJson,
+        },
+        ..SchemaOutput::default()
+    };
+    let result = ProjectResult {
+        project: project.name.clone(),
+        command: "schema",
+        findings,
+        schema: Some(output),
+        config_files: project.config_files.clone(),
+        migrate: None,
+        ..ProjectResult::default()
+    };
+    renderer.project(&result);
+    Ok(result)
+}
+
+/// Static interpretation supports PostgreSQL and SQLite.
+pub fn static_dialect(dialect: Dialect) -> Result<Dialect, CliError> {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => Ok(dialect),
+        Dialect::Mysql => Err(CliError::Usage {
+            message: "static interpretation reads PostgreSQL and SQLite migrations, not MySQL".into(),
+            help: Some("run `cargo dbcheck schema` without --static to replay the migrations on the server".into()),
+        }),
+    }
+}
+
+/// `schema --static`: the schema interpreted from the files, no database involved.
+fn run_static(
+    project: &Project,
+    discovery: &Discovery,
+    dialect: Dialect,
+    args: &SchemaArgs,
+    renderer: &Renderer,
+) -> Result<ProjectResult, CliError> {
+    let dialect = static_dialect(dialect)?;
+    let ours = interpret_migrations(discovery, dialect);
+    let mut findings = discovery.findings.clone();
+    findings.extend(unmodelled_findings(&ours));
+    let output = SchemaOutput {
+        kind: "schema",
+        from: String::new(),
+        to: format!("migrations in {} (static)", project.settings.migrations_dir.display()),
+        script: Some(create_statements(&ours.schema)),
+        schema: Some(ours.schema),
+        origins: Some(ours.origins),
+        unmodelled: Some(ours.unmodelled),
         print: match args.format {
             SchemaFormat::Sql => Print::SchemaSql,
             SchemaFormat::Json => Print::SchemaJson,

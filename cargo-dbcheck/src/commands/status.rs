@@ -35,6 +35,8 @@ pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) ->
         skipped: Vec::new(),
         database: Some(url.redacted()),
         config_files: project.config_files.clone(),
+        migrate: None,
+        ..ProjectResult::default()
     };
     renderer.project(&result);
     Ok(result)

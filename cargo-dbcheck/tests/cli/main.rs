@@ -2,12 +2,18 @@
 //! hostile input and secrets. Database cases use the real-database harness.
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on setup errors")]
 
+mod backup;
+mod ci_formats;
 mod diff;
 mod drift;
 mod files;
 mod hostile;
+mod integrity;
+mod migrate;
+mod monitor;
 mod output;
 mod project;
 mod reference;
 mod schema;
+mod static_schema;
 mod status;

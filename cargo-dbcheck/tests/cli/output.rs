@@ -20,7 +20,23 @@ fn help_lists_only_working_commands() {
         .lines()
         .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')).and_then(|l| l.split_whitespace().next()))
         .collect();
-    assert_eq!(commands, ["status", "files", "drift", "diff", "schema", "help"]);
+    assert_eq!(
+        commands,
+        [
+            "status",
+            "files",
+            "integrity",
+            "drift",
+            "diff",
+            "schema",
+            "check-static",
+            "backup",
+            "restore",
+            "migrate",
+            "baseline",
+            "help"
+        ]
+    );
     assert!(stdout.contains("Exit codes"));
 }
 

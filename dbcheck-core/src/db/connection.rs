@@ -63,7 +63,8 @@ pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Db, 
                 Conn::Mysql(conn)
             }
             Dialect::Sqlite => {
-                let mut opts = SqliteConnectOptions::from_str(url.expose())?;
+                // REGEXP (Rust regex syntax) for integrity's `regex` rules; SQLite has none built in.
+                let mut opts = SqliteConnectOptions::from_str(url.expose())?.with_regexp();
                 if options.read_only {
                     opts = opts.read_only(true).create_if_missing(false);
                 }

@@ -1,20 +1,32 @@
 //! The database boundary: connections per dialect, and every SQL statement dbcheck issues.
 
+mod backup;
 mod connection;
 mod files;
 mod fix;
 mod history;
+mod integrity;
 mod introspect;
+mod migrate;
 mod shadow;
 mod url;
 
+pub use backup::Snapshot;
 pub use connection::{ConnectOptions, Db, connect};
 pub use files::{
     ParentQuery, RefQuery, RefRow, RowFix, file_refs_sql, fix_rows_sql, parent_missing_sql, parent_still_missing_sql,
     quote_table,
 };
 pub use history::{accept_checksum_sql, dbcheck_history_ddl};
+pub use integrity::{
+    CountCheck, CountRule, FixInput, SampleRow, TableCounts, TableSql, backfill_sql, constraint_name, constraint_sql,
+    drop_constraint_sql,
+};
 pub use introspect::{FIX_LOG_TABLE, IntrospectOptions};
+pub use migrate::{
+    AUDIT_TABLE, ApplyOutcome, LockHolder, PreflightCount, ResolveSql, history_table_ddl, is_atomic, mysql_lock_name,
+    postgres_lock_key,
+};
 pub use shadow::{ShadowDb, ShadowServer};
 pub use url::{DatabaseUrl, Dialect, redact_url};
 

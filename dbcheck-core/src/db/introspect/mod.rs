@@ -27,6 +27,7 @@ impl IntrospectOptions {
     pub fn excluded(&self) -> Vec<String> {
         let mut names: Vec<String> = HistoryTool::ALL.iter().map(|t| t.default_table().to_owned()).collect();
         names.push(FIX_LOG_TABLE.to_owned());
+        names.push(super::AUDIT_TABLE.to_owned());
         names.extend(self.exclude_tables.iter().cloned());
         names
     }
