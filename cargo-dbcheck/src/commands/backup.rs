@@ -13,7 +13,7 @@ use dbcheck_core::config::Project;
 use dbcheck_core::db::ConnectOptions;
 use serde::Serialize;
 
-use super::{ProjectResult, database_url};
+use super::{ProjectResult, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -181,12 +181,7 @@ pub async fn run(
             }
         }
         None => {
-            let Some(url) = database_url(project, global)? else {
-                return Err(CliError::Usage {
-                    message: format!("no database URL for `{}`", project.name),
-                    help: Some(format!("set {} or pass --database-url", project.settings.database_url_env)),
-                });
-            };
+            let url = require_database_url(project, global)?;
             let progress = Arc::new(Progress::default());
             let bar = renderer.backup_progress(Some(progress.clone()), "backing up");
             let created = create_backup(&url, &backup_options(project, Some(progress), !args.no_prune)).await;

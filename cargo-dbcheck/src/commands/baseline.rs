@@ -6,7 +6,8 @@ use dbcheck_core::config::Project;
 use dbcheck_core::db::{ConnectOptions, connect};
 use dbcheck_core::migrate::{BaselineError, baseline};
 
-use super::migrate::{MigrateOutput, required_url};
+use super::migrate::MigrateOutput;
+use super::require_database_url;
 use super::schema::{replay_error, replay_options, replay_target};
 use super::{DiscoverySummary, ProjectResult, discover};
 use crate::cli::GlobalArgs;
@@ -29,7 +30,7 @@ pub async fn run(
     renderer: &Renderer,
 ) -> Result<ProjectResult, CliError> {
     let discovery = discover(project)?;
-    let url = required_url(project, global)?;
+    let url = require_database_url(project, global)?;
     let target = replay_target(project, url.dialect(), Some(&url))?;
     let options = replay_options(project, &target);
     let connect_options = ConnectOptions { read_only: false, timeout: project.settings.connect_timeout };

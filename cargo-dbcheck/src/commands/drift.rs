@@ -11,7 +11,7 @@ use dbcheck_core::diff::{DriftError, compare, diff_schemas};
 use dbcheck_core::{Finding, Severity};
 
 use super::schema::{Print, SchemaOutput, replay_error, replay_options, replay_target};
-use super::{DiscoverySummary, ProjectResult, connect_read_only, database_url, discover};
+use super::{DiscoverySummary, ProjectResult, connect_read_only, discover, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -46,12 +46,7 @@ pub async fn run(
     renderer: &Renderer,
 ) -> Result<ProjectResult, CliError> {
     let discovery = discover(project)?;
-    let Some(url) = database_url(project, global)? else {
-        return Err(CliError::Usage {
-            message: format!("no database URL for `{}`", project.name),
-            help: Some(format!("set {} or pass --database-url", project.settings.database_url_env)),
-        });
-    };
+    let url = require_database_url(project, global)?;
     let target = replay_target(project, url.dialect(), Some(&url))?;
     let options = replay_options(project, &target);
     let replay = dbcheck_core::replay::replay_migrations(&discovery, &target, &options).await.map_err(replay_error)?;

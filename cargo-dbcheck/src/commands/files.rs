@@ -13,7 +13,7 @@ use dbcheck_core::files::{
     CheckOptions, FilesError, FilesReport, FixTarget, Progress, check_files, restore_quarantine,
 };
 
-use super::{ProjectResult, database_url};
+use super::{ProjectResult, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -92,15 +92,7 @@ pub async fn run(
             ),
         });
     }
-    let Some(url) = database_url(project, global)? else {
-        return Err(CliError::Usage {
-            message: format!("no database URL for `{}`", project.name),
-            help: Some(format!(
-                "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
-                project.settings.database_url_env
-            )),
-        });
-    };
+    let url = require_database_url(project, global)?;
     let progress = Arc::new(Progress::default());
     let mut opts = CheckOptions::new(ConnectOptions { read_only: true, timeout: project.settings.connect_timeout });
     opts.fix = match (&args.fix, &args.fix_sql) {

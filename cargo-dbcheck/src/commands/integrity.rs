@@ -15,7 +15,7 @@ use dbcheck_core::replay::{ReplayOptions, replay_migrations};
 use dbcheck_core::schema::Schema;
 
 use super::schema::{replay_error, replay_options, replay_target};
-use super::{ProjectResult, connect_read_only, database_url};
+use super::{ProjectResult, connect_read_only, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -55,15 +55,7 @@ pub async fn run(
         config_files: project.config_files.clone(),
         ..ProjectResult::default()
     };
-    let Some(url) = database_url(project, global)? else {
-        return Err(CliError::Usage {
-            message: format!("no database URL for `{}`", project.name),
-            help: Some(format!(
-                "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
-                project.settings.database_url_env
-            )),
-        });
-    };
+    let url = require_database_url(project, global)?;
     if args.sample_percent.is_some() && url.dialect() != Dialect::Postgres {
         return Err(CliError::Usage {
             message: format!("--sample-percent needs PostgreSQL (TABLESAMPLE); this database is {}", url.dialect()),

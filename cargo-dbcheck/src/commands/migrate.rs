@@ -9,7 +9,7 @@ use dbcheck_core::db::{ConnectOptions, connect};
 use dbcheck_core::migrate::{DeployOptions, DeployReport, ResolveAction, ResolveReport, deploy, resolve};
 use serde::Serialize;
 
-use super::{DiscoverySummary, ProjectResult, database_url, discover};
+use super::{DiscoverySummary, ProjectResult, database_url, discover, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -253,7 +253,7 @@ async fn run_resolve(
         }
     };
     let discovery = discover(project)?;
-    let url = required_url(project, global)?;
+    let url = require_database_url(project, global)?;
     let options = ConnectOptions { read_only: false, timeout: project.settings.connect_timeout };
     let mut db = connect(&url, &options).await?;
     let outcome = resolve(&discovery, project.settings.history.as_ref(), &mut db, action, name).await;
@@ -276,16 +276,6 @@ async fn run_resolve(
     Ok(result)
 }
 
-pub(crate) fn required_url(project: &Project, global: &GlobalArgs) -> Result<dbcheck_core::db::DatabaseUrl, CliError> {
-    database_url(project, global)?.ok_or_else(|| CliError::Usage {
-        message: format!("no database URL for `{}`", project.name),
-        help: Some(format!(
-            "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
-            project.settings.database_url_env
-        )),
-    })
-}
-
 async fn run_deploy(
     project: &Project,
     global: &GlobalArgs,
@@ -299,7 +289,7 @@ async fn run_deploy(
         });
     }
     let discovery = discover(project)?;
-    let url = required_url(project, global)?;
+    let url = require_database_url(project, global)?;
     let options = ConnectOptions { read_only: false, timeout: project.settings.connect_timeout };
     let mut db = connect(&url, &options).await?;
     let deploy_options = DeployOptions {

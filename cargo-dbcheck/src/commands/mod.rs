@@ -121,6 +121,18 @@ pub fn database_url(project: &Project, global: &GlobalArgs) -> Result<Option<Dat
     Ok(project.database_url(global.database_url.as_deref())?)
 }
 
+/// The database URL, or a usage error (exit 2) that says where to set one: for commands that
+/// need a live database.
+pub fn require_database_url(project: &Project, global: &GlobalArgs) -> Result<DatabaseUrl, CliError> {
+    database_url(project, global)?.ok_or_else(|| CliError::Usage {
+        message: format!("no database URL for `{}`", project.name),
+        help: Some(format!(
+            "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
+            project.settings.database_url_env
+        )),
+    })
+}
+
 /// Open a read-only connection.
 pub async fn connect_read_only(project: &Project, url: &DatabaseUrl) -> Result<Db, CliError> {
     let options = ConnectOptions { read_only: true, timeout: project.settings.connect_timeout };

@@ -9,7 +9,7 @@ use dbcheck_core::config::Project;
 use dbcheck_core::migrations::MigrationKind;
 
 use super::backup::{BackupOutput, THREADS, backup_dir, backup_options, cli_error, resolve_generation};
-use super::{ProjectResult, database_url, discover};
+use super::{ProjectResult, discover, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -38,12 +38,7 @@ pub async fn run(
     renderer: &Renderer,
 ) -> Result<ProjectResult, CliError> {
     let dir = backup_dir(project)?;
-    let Some(url) = database_url(project, global)? else {
-        return Err(CliError::Usage {
-            message: format!("no database URL for `{}`", project.name),
-            help: Some(format!("set {} or pass --database-url", project.settings.database_url_env)),
-        });
-    };
+    let url = require_database_url(project, global)?;
     let base = ProjectResult {
         project: project.name.clone(),
         command: "restore",

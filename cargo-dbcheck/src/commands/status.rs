@@ -3,7 +3,7 @@
 use dbcheck_core::config::Project;
 use dbcheck_core::status::migration_status;
 
-use super::{DiscoverySummary, ProjectResult, connect_read_only, database_url, discover};
+use super::{DiscoverySummary, ProjectResult, connect_read_only, discover, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::render::Renderer;
@@ -11,15 +11,7 @@ use crate::render::Renderer;
 /// Run `status` for one project.
 pub async fn run(project: &Project, global: &GlobalArgs, renderer: &Renderer) -> Result<ProjectResult, CliError> {
     let discovery = discover(project)?;
-    let Some(url) = database_url(project, global)? else {
-        return Err(CliError::Usage {
-            message: format!("no database URL for `{}`", project.name),
-            help: Some(format!(
-                "set {} (in the environment or a .env file), pass --database-url, or set `database_url_env` in the configuration",
-                project.settings.database_url_env
-            )),
-        });
-    };
+    let url = require_database_url(project, global)?;
     let mut db = connect_read_only(project, &url).await?;
     let report = migration_status(&discovery, project.settings.history.as_ref(), &mut db).await;
     db.close().await;
