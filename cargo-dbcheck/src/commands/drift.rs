@@ -8,6 +8,8 @@ use clap::Args;
 use dbcheck_core::config::Project;
 use dbcheck_core::db::{ConnectOptions, connect};
 use dbcheck_core::diff::{DriftError, compare, diff_schemas};
+use dbcheck_core::migrations::Discovery;
+use dbcheck_core::status::{MigrationState, StatusEntry, StatusReport, migration_status};
 use dbcheck_core::{Finding, Severity};
 
 use super::schema::{Print, SchemaOutput, replay_error, replay_options, replay_target};
@@ -30,6 +32,30 @@ pub struct DriftArgs {
     pub yes: bool,
 }
 
+/// The discovery reduced to the migrations the history records as applied (or failed, edited,
+/// out of order: they ran), and a note naming the pending ones left out.
+fn applied_only(discovery: &Discovery, status: &StatusReport) -> (Discovery, Option<Finding>) {
+    let pending: Vec<&StatusEntry> =
+        status.entries.iter().filter(|e| matches!(e.state, MigrationState::Pending { .. })).collect();
+    if pending.is_empty() {
+        return (discovery.clone(), None);
+    }
+    let mut reference = discovery.clone();
+    reference.migrations.retain(|m| !pending.iter().any(|e| e.path.as_deref() == Some(m.path.as_path())));
+    let names: Vec<&str> = pending.iter().map(|e| e.version.as_str()).collect();
+    let note = Finding::new(
+        "drift-pending-excluded",
+        Severity::Info,
+        format!(
+            "{} pending migration(s) left out of the comparison ({}): their objects are pending, not drift",
+            pending.len(),
+            names.join(", ")
+        ),
+    )
+    .help("deploy them (`cargo dbcheck migrate deploy`), then run drift again to compare against every migration");
+    (reference, Some(note))
+}
+
 fn drift_error(e: DriftError) -> CliError {
     match e {
         DriftError::Replay(r) => replay_error(r),
@@ -47,15 +73,35 @@ pub async fn run(
 ) -> Result<ProjectResult, CliError> {
     let discovery = discover(project)?;
     let url = require_database_url(project, global)?;
+    let mut live = connect_read_only(project, &url).await?;
+    // Migrations not applied yet are pending, not drift: compare the database with the schema of
+    // the migrations its history records. Without a history table (a database built by hand or by
+    // `db push`) every migration is the reference.
+    let status = migration_status(&discovery, project.settings.history.as_ref(), &mut live).await;
+    let (reference, pending_note) = match status {
+        Ok(status) if status.table_exists => applied_only(&discovery, &status),
+        Ok(_) => (discovery.clone(), None),
+        Err(e) => {
+            live.close().await;
+            return Err(e.into());
+        }
+    };
     let target = replay_target(project, url.dialect(), Some(&url))?;
     let options = replay_options(project, &target);
-    let replay = dbcheck_core::replay::replay_migrations(&discovery, &target, &options).await.map_err(replay_error)?;
-    let mut live = connect_read_only(project, &url).await?;
+    let replay = dbcheck_core::replay::replay_migrations(&reference, &target, &options).await.map_err(replay_error);
+    let replay = match replay {
+        Ok(r) => r,
+        Err(e) => {
+            live.close().await;
+            return Err(e);
+        }
+    };
     let actual = live.introspect(&options.introspect).await.map_err(|e| drift_error(DriftError::Db(e)));
     live.close().await;
     let report = compare(replay, actual?);
 
     let mut findings = discovery.findings.clone();
+    findings.extend(pending_note);
     findings.extend(report.findings.iter().cloned());
     let mut output = SchemaOutput {
         kind: "drift",

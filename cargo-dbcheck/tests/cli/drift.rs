@@ -143,9 +143,10 @@ async fn drift_reuses_the_cached_replay_on_postgres() {
 
 #[tokio::test]
 async fn a_migration_that_fails_to_replay_is_reported_with_file_and_line() {
+    // A database with no history table is compared with every migration, so the broken one is
+    // replayed (against a migrated database it would be pending, and left out).
     let db = require_db!(TestDb::sqlite().await);
     let p = TempProject::new("").with_sqlx_migrations();
-    sqlx_migrate(p.path(), db.url()).await;
     p.write("migrations/3_broken.sql", "-- oops\nALTER TABLE nowhere ADD COLUMN x INTEGER;\n");
     let out = p.cmd().args(["drift", "--message-format", "short", "--database-url", db.url()]).output().unwrap();
     let (stdout, stderr) = output_text(&out);
@@ -169,4 +170,32 @@ fn drift_never_prints_a_password() {
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(!stdout.contains("hunter22") && !stderr.contains("hunter22"), "{stdout}\n{stderr}");
     assert!(stderr.contains("app:***@"), "{stderr}");
+}
+
+/// Pending migrations are not drift: a database one migration behind is clean (with a note that
+/// names the pending one); a database with no history table is compared with every migration.
+#[tokio::test]
+async fn pending_migrations_are_not_reported_as_drift() {
+    let db = require_db!(TestDb::sqlite().await);
+    let p = TempProject::new(NO_CACHE).with_sqlx_migrations();
+    sqlx_migrate(p.path(), db.url()).await;
+    p.write("migrations/3_add_price.sql", "ALTER TABLE ads ADD COLUMN price INTEGER;\n");
+
+    let out = p.cmd().args(["drift", "--message-format", "json", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["results"][0]["findings"].as_array().unwrap();
+    let note = findings.iter().find(|f| f["code"] == "drift-pending-excluded").unwrap();
+    assert!(note["message"].as_str().unwrap().contains("(3)"), "{note}");
+    assert!(findings.iter().all(|f| !f["code"].as_str().unwrap().starts_with("drift-column")), "{findings:?}");
+
+    // The same schema built by hand, with no history table: the missing column is drift.
+    let hand = require_db!(TestDb::sqlite().await);
+    hand.execute("CREATE TABLE ads (id INTEGER PRIMARY KEY, title TEXT); ALTER TABLE ads ADD COLUMN slug TEXT;").await;
+    let out = p.cmd().args(["drift", "--message-format", "json", "--database-url", hand.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", output_text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> =
+        doc["results"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"drift-column-missing"), "{codes:?}");
 }
