@@ -99,6 +99,8 @@ enum Command {
     Migrate(commands::migrate::MigrateArgs),
     /// Adopt a database without migration history: verify its schema equals the migrations' (up to --to), then record them as applied
     Baseline(commands::baseline::BaselineArgs),
+    /// The pre-deploy gate: every check (status, drift, integrity, files, git-base, backup freshness); a database URL is required
+    Validate(commands::default::ValidateArgs),
 }
 
 /// `--color`.
@@ -203,25 +205,36 @@ async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
     let mut outcome = commands::Outcome::default();
     for project in &projects {
         let fail_on = fail_on(&cli.global, project);
-        let result = match cli.command {
-            Some(Command::Status) => commands::status::run(project, &cli.global, renderer).await?,
-            Some(Command::Files(ref args)) => commands::files::run(project, &cli.global, args, renderer).await?,
+        let results = match cli.command {
+            Some(Command::Status) => vec![commands::status::run(project, &cli.global, renderer).await?],
+            Some(Command::Files(ref args)) => vec![commands::files::run(project, &cli.global, args, renderer).await?],
             Some(Command::Integrity(ref args)) => {
-                commands::integrity::run(project, &cli.global, args, renderer).await?
+                vec![commands::integrity::run(project, &cli.global, args, renderer).await?]
             }
-            Some(Command::Drift(ref args)) => commands::drift::run(project, &cli.global, args, renderer).await?,
-            Some(Command::Diff(ref args)) => commands::diff::run(project, &cli.global, args, renderer).await?,
-            Some(Command::Schema(ref args)) => commands::schema::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Drift(ref args)) => vec![commands::drift::run(project, &cli.global, args, renderer).await?],
+            Some(Command::Diff(ref args)) => vec![commands::diff::run(project, &cli.global, args, renderer).await?],
+            Some(Command::Schema(ref args)) => vec![commands::schema::run(project, &cli.global, args, renderer).await?],
             Some(Command::CheckStatic(ref args)) => {
-                commands::check_static::run(project, &cli.global, args, renderer).await?
+                vec![commands::check_static::run(project, &cli.global, args, renderer).await?]
             }
-            Some(Command::Backup(ref args)) => commands::backup::run(project, &cli.global, args, renderer).await?,
-            Some(Command::Restore(ref args)) => commands::restore::run(project, &cli.global, args, renderer).await?,
-            Some(Command::Migrate(ref args)) => commands::migrate::run(project, &cli.global, args, renderer).await?,
-            Some(Command::Baseline(ref args)) => commands::baseline::run(project, &cli.global, args, renderer).await?,
+            Some(Command::Backup(ref args)) => vec![commands::backup::run(project, &cli.global, args, renderer).await?],
+            Some(Command::Restore(ref args)) => {
+                vec![commands::restore::run(project, &cli.global, args, renderer).await?]
+            }
+            Some(Command::Migrate(ref args)) => {
+                vec![commands::migrate::run(project, &cli.global, args, renderer).await?]
+            }
+            Some(Command::Baseline(ref args)) => {
+                vec![commands::baseline::run(project, &cli.global, args, renderer).await?]
+            }
+            Some(Command::Validate(ref args)) => {
+                commands::default::validate(project, &cli.global, args, renderer).await?
+            }
             None => commands::default::run(project, &cli.global, renderer).await?,
         };
-        outcome.merge(result, fail_on);
+        for result in results {
+            outcome.merge(result, fail_on);
+        }
     }
     renderer.finish(&outcome);
     if let Some(path) = &cli.global.metrics {

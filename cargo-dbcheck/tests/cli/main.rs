@@ -17,3 +17,4 @@ mod reference;
 mod schema;
 mod static_schema;
 mod status;
+mod validate;
