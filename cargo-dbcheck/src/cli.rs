@@ -101,6 +101,8 @@ enum Command {
     Baseline(commands::baseline::BaselineArgs),
     /// The pre-deploy gate: every check (status, drift, integrity, files, git-base, backup freshness); a database URL is required
     Validate(commands::default::ValidateArgs),
+    /// Install or remove a git pre-commit hook that runs the offline migration checks
+    Hook(commands::hook::HookArgs),
 }
 
 /// `--color`.
@@ -227,6 +229,7 @@ async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
             Some(Command::Baseline(ref args)) => {
                 vec![commands::baseline::run(project, &cli.global, args, renderer).await?]
             }
+            Some(Command::Hook(ref args)) => vec![commands::hook::run(project, args, renderer)?],
             Some(Command::Validate(ref args)) => {
                 commands::default::validate(project, &cli.global, args, renderer).await?
             }

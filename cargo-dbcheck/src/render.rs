@@ -170,6 +170,10 @@ impl Renderer {
     }
 
     fn summary_text(&self, result: &ProjectResult) -> String {
+        if result.command == "hook" {
+            // `hook install|uninstall` reports what it did as its one finding.
+            return result.findings.first().map(|f| f.message.clone()).unwrap_or_default();
+        }
         if let Some(b) = &result.backup {
             return backup_summary(b);
         }

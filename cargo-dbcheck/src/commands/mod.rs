@@ -7,6 +7,7 @@ pub mod default;
 pub mod diff;
 pub mod drift;
 pub mod files;
+pub mod hook;
 pub mod integrity;
 pub mod migrate;
 pub mod restore;

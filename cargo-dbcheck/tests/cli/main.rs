@@ -7,6 +7,7 @@ mod ci_formats;
 mod diff;
 mod drift;
 mod files;
+mod hook;
 mod hostile;
 mod integrity;
 mod migrate;

@@ -35,6 +35,7 @@ fn help_lists_only_working_commands() {
             "migrate",
             "baseline",
             "validate",
+            "hook",
             "help"
         ]
     );
