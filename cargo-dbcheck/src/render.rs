@@ -614,6 +614,21 @@ fn files_summary(files: &FilesReport) -> String {
     if let Some(r) = &files.restore {
         return format!("restore: {} file(s) moved back, {} left in quarantine", r.restored, r.left);
     }
+    if let Some(r) = &files.restore_from {
+        let mut samples = String::new();
+        for s in &r.samples {
+            let _ =
+                write!(samples, "\n  {}{}", s.value, s.detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default());
+        }
+        return format!(
+            "backup {}: {} missing file(s) in it, {} not, {} restored, {} failed{samples}",
+            r.generation.display(),
+            r.in_backup,
+            r.not_in_backup,
+            r.restored,
+            r.failed
+        );
+    }
     let refs: u64 = files.entries.iter().map(|e| e.references).sum();
     let walked: u64 = files.roots.iter().map(|r| r.files).sum();
     let mut counts: Vec<(&'static str, u64)> = Vec::new();

@@ -33,6 +33,25 @@ pub struct FilesArgs {
     /// Move the files listed in DIR's quarantine manifest back where they came from (needs no database)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["fix", "fix_sql", "quarantine"])]
     pub restore_quarantine: Option<PathBuf>,
+    /// Look up the missing files in a dbcheck backup generation (an id in the [backup] dir, or its folder) and list them
+    #[arg(long, value_name = "GEN")]
+    pub restore_from: Option<String>,
+    /// With --restore-from: copy the files found back into their roots (verified, never overwriting)
+    #[arg(long, requires = "restore_from")]
+    pub apply_restore: bool,
+}
+
+/// A backup generation: a folder path, or an id in the configured `[backup]` dir.
+fn generation_dir(project: &Project, generation: &str) -> Result<PathBuf, CliError> {
+    let as_path = PathBuf::from(generation);
+    if as_path.is_dir() {
+        return Ok(as_path);
+    }
+    let dir = super::backup::backup_dir(project)?;
+    dbcheck_core::backup::store::find(&dir, generation).map_err(|e| CliError::Usage {
+        message: e.to_string(),
+        help: Some("name a generation `cargo dbcheck backup list` shows, or its folder".into()),
+    })
 }
 
 /// Map a core error onto the CLI's exit codes: database failures are 3, the rest 2.
@@ -95,7 +114,18 @@ pub async fn run(
     let url = require_database_url(project, global)?;
     let progress = Arc::new(Progress::default());
     let mut opts = CheckOptions::new(ConnectOptions { read_only: true, timeout: project.settings.connect_timeout });
+    // --restore-from reads the full list of missing files, which `--fix DIR` writes; without
+    // --fix it goes to a temporary folder.
+    let list_dir =
+        match (&args.restore_from, &args.fix) {
+            (Some(_), None) => Some(tempfile::tempdir().map_err(|e| CliError::Usage {
+                message: format!("cannot create a temporary folder: {e}"),
+                help: None,
+            })?),
+            _ => None,
+        };
     opts.fix = match (&args.fix, &args.fix_sql) {
+        _ if list_dir.is_some() => list_dir.as_ref().map(|d| FixTarget::Dir(d.path().to_path_buf())),
         (Some(dir), _) => Some(FixTarget::Dir(dir.clone())),
         (None, Some(file)) => Some(FixTarget::SqlFile(file.clone())),
         (None, None) => None,
@@ -106,6 +136,15 @@ pub async fn run(
     let checked = check_files(&url, entries, &opts).await;
     drop(display);
     let mut report = checked.map_err(cli_error)?;
+    if let Some(generation) = &args.restore_from {
+        let dir = list_dir.as_ref().map(|d| d.path().to_path_buf()).or_else(|| args.fix.clone());
+        let list = dir.map(|d| d.join("files-findings.jsonl")).unwrap_or_default();
+        let generation = generation_dir(project, generation)?;
+        let found = dbcheck_core::files::restore_from(entries, &list, &generation, args.apply_restore, DEFAULT_SAMPLES)
+            .map_err(cli_error)?;
+        report.findings.extend(found.findings.iter().cloned());
+        report.restore_from = Some(found);
+    }
     let result = ProjectResult {
         findings: std::mem::take(&mut report.findings),
         files: Some(report),

@@ -185,3 +185,51 @@ async fn quarantine_and_restore_round_trip() {
     assert_eq!(fs::read_to_string(&manifest).unwrap().lines().count(), 1);
     assert_eq!(fs::read_to_string(p.path().join("outside/sentinel.txt")).unwrap(), "sentinel");
 }
+
+/// `--restore-from GEN` finds a missing file in a backup generation and lists it; with
+/// `--apply-restore` it copies it back (same bytes), and the check is clean again.
+#[tokio::test]
+async fn missing_files_are_found_and_restored_from_a_backup() {
+    let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::sqlite().await);
+    let p = crate::project::TempProject::new(
+        "[[package.metadata.dbcheck.files]]\ntable = \"ad_images\"\ncolumn = \"file_path\"\nroot = \"uploads\"\n\n\
+         [package.metadata.dbcheck.backup]\ndir = \"backups\"\n",
+    );
+    p.write("migrations/1_ads.sql", "CREATE TABLE ad_images (id INTEGER PRIMARY KEY, file_path TEXT NOT NULL);\n");
+    crate::project::sqlx_migrate(p.path(), db.url()).await;
+    p.write("uploads/ads/1/a.jpg", b"first image");
+    p.write("uploads/ads/2/b.jpg", b"second image");
+    db.execute("INSERT INTO ad_images VALUES (1, 'ads/1/a.jpg'), (2, 'ads/2/b.jpg');").await;
+    let out = p.cmd().args(["backup", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", crate::project::output_text(&out));
+    let generation = std::fs::read_dir(p.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| !n.starts_with('.'))
+        .unwrap();
+
+    // After the backup: b.jpg is lost, and a row points at a file that was never uploaded (so it
+    // is in no backup either).
+    std::fs::remove_file(p.path().join("uploads/ads/2/b.jpg")).unwrap();
+    db.execute("INSERT INTO ad_images VALUES (3, 'ads/3/never.jpg');").await;
+    let out = p.cmd().args(["files", "--database-url", db.url(), "--restore-from", &generation]).output().unwrap();
+    let (stdout, stderr) = crate::project::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("1 missing file(s) in it, 1 not, 0 restored"), "{stdout}");
+    assert!(stdout.contains("ads/2/b.jpg: in the backup"), "{stdout}");
+    assert!(!p.path().join("uploads/ads/2/b.jpg").exists(), "listing must not restore");
+
+    let out = p
+        .cmd()
+        .args(["files", "--database-url", db.url(), "--restore-from", &generation, "--apply-restore"])
+        .output()
+        .unwrap();
+    let (stdout, _) = crate::project::output_text(&out);
+    assert!(stdout.contains("1 restored, 0 failed"), "{stdout}");
+    assert_eq!(std::fs::read(p.path().join("uploads/ads/2/b.jpg")).unwrap(), b"second image");
+
+    // Only the file that was never uploaded is still missing.
+    db.execute("DELETE FROM ad_images WHERE id = 3;").await;
+    let out = p.cmd().args(["files", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", crate::project::output_text(&out));
+}

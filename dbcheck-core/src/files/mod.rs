@@ -18,6 +18,7 @@ pub mod ignore;
 pub mod path;
 pub mod quarantine;
 pub mod report;
+pub mod restore_from;
 pub mod walk;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use config::{FilesConfig, FilesEntry, OnDangling, OnParentMissing, ParentCon
 pub use fix::FixTarget;
 pub use quarantine::restore_quarantine;
 pub use report::{Class, ClassReport, EntryReport, FilesReport, RootReport, Sample};
+pub use restore_from::{RestoreFromReport, restore_from};
 
 use crate::db::DbError;
 

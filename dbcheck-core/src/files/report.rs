@@ -356,6 +356,9 @@ pub struct FilesReport {
     /// Restore from quarantine, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreReport>,
+    /// Missing files looked up in a backup generation (`--restore-from`), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_from: Option<super::RestoreFromReport>,
     /// One finding per class per entry or root.
     #[serde(skip)]
     pub findings: Vec<Finding>,
