@@ -43,6 +43,31 @@ macro_rules! require_db {
     };
 }
 
+/// Generates `postgres`, `sqlite` and `mysql` tests that run `$scenario(&TestDb)` on a fresh
+/// database of each backend (each skipping loudly, or failing under `CI`, when unavailable).
+#[macro_export]
+macro_rules! per_backend {
+    ($scenario:path) => {
+        #[tokio::test]
+        async fn postgres() {
+            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::postgres().await);
+            $scenario(&db).await;
+        }
+
+        #[tokio::test]
+        async fn sqlite() {
+            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::sqlite().await);
+            $scenario(&db).await;
+        }
+
+        #[tokio::test]
+        async fn mysql() {
+            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::mysql().await);
+            $scenario(&db).await;
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

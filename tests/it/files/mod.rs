@@ -17,29 +17,7 @@ use dbcheck_core::db::{ConnectOptions, DatabaseUrl};
 use dbcheck_core::files::{CheckOptions, Class, ClassReport, FilesConfig, FilesEntry, FilesReport, check_files};
 use dbcheck_tests::{Backend, TestDb};
 
-/// Generates `postgres`, `sqlite` and `mysql` tests that run `$scenario(&TestDb)`.
-macro_rules! per_backend {
-    ($scenario:path) => {
-        #[tokio::test]
-        async fn postgres() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::postgres().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn sqlite() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::sqlite().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn mysql() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::mysql().await);
-            $scenario(&db).await;
-        }
-    };
-}
-pub(crate) use per_backend;
+pub(crate) use dbcheck_tests::per_backend;
 
 /// A `[[files]]` entry with everything optional left out.
 pub(crate) fn entry(index: usize, table: &str, column: &str, root: &Path) -> FilesEntry {

@@ -16,29 +16,7 @@ use dbcheck_core::db::{ConnectOptions, DatabaseUrl, Db, connect};
 use dbcheck_core::integrity::{IntegrityConfig, IntegrityOptions, IntegrityReport, RuleReport, check_config};
 use dbcheck_tests::TestDb;
 
-/// Generates `postgres`, `sqlite` and `mysql` tests that run `$scenario(&TestDb)`.
-macro_rules! per_backend {
-    ($scenario:path) => {
-        #[tokio::test]
-        async fn postgres() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::postgres().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn sqlite() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::sqlite().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn mysql() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::mysql().await);
-            $scenario(&db).await;
-        }
-    };
-}
-pub(crate) use per_backend;
+pub(crate) use dbcheck_tests::per_backend;
 
 /// A read-only connection to the test database.
 pub(crate) async fn open(db: &TestDb) -> Db {

@@ -50,29 +50,7 @@ pub(crate) const MISSING: MigrationState = MigrationState::MissingOnDisk;
 /// Applied after a higher version.
 pub(crate) const APPLIED_OUT_OF_ORDER: MigrationState = MigrationState::AppliedOutOfOrder;
 
-/// Generates `postgres`, `sqlite` and `mysql` tests that run `$scenario(&TestDb)`.
-macro_rules! per_backend {
-    ($scenario:path) => {
-        #[tokio::test]
-        async fn postgres() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::postgres().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn sqlite() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::sqlite().await);
-            $scenario(&db).await;
-        }
-
-        #[tokio::test]
-        async fn mysql() {
-            let db = dbcheck_tests::require_db!(dbcheck_tests::TestDb::mysql().await);
-            $scenario(&db).await;
-        }
-    };
-}
-pub(crate) use per_backend;
+pub(crate) use dbcheck_tests::per_backend;
 
 /// What `status` must report for a scenario, written by hand.
 pub(crate) struct Expected<'a> {
