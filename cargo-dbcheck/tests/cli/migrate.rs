@@ -225,7 +225,7 @@ async fn sigkill_around_a_migration_that_fails_half_way() {
     assert_eq!(o.recorded.len(), fail_at - 1);
 
     let mut rng = Rng(seed() ^ 0xfa11);
-    for round in 0..10 {
+    for round in 0..50 {
         reset(&url).await;
         let span = full.as_micros() as u64;
         let delay = Duration::from_micros(span / 4 + rng.below(span * 3 / 4));
