@@ -125,6 +125,77 @@ pub fn metrics(outcome: &Outcome, now: SystemTime) -> String {
             }
         }
     }
+    for r in &outcome.results {
+        let project = || ("project", r.project.clone());
+        if let Some(integrity) = &r.integrity {
+            for rule in &integrity.rules {
+                let labels = || vec![project(), ("rule", rule.id.clone()), ("table", rule.table.clone())];
+                add(
+                    "dbcheck_integrity_violations",
+                    "rows violating a data rule",
+                    "gauge",
+                    labels(),
+                    rule.violations as f64,
+                );
+                if let Some(ratio) = rule.ratio {
+                    add(
+                        "dbcheck_integrity_violation_ratio",
+                        "share of rows violating a data rule (e.g. missing slugs)",
+                        "gauge",
+                        labels(),
+                        ratio,
+                    );
+                }
+            }
+        }
+        if let Some(backup) = &r.backup {
+            if let Some(list) = &backup.list {
+                if let Some(newest) = list
+                    .generations
+                    .iter()
+                    .filter(|g| g.kind != "safety")
+                    .max_by(|a, b| a.created_at.cmp(&b.created_at))
+                {
+                    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&newest.created_at) {
+                        let age = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+                        add(
+                            "dbcheck_backup_last_age_seconds",
+                            "age of the newest backup generation",
+                            "gauge",
+                            vec![project()],
+                            age as f64,
+                        );
+                    }
+                    add(
+                        "dbcheck_backup_last_size_bytes",
+                        "size of the newest backup generation",
+                        "gauge",
+                        vec![project()],
+                        newest.total_bytes as f64,
+                    );
+                }
+                if let Some(growth) = list.growth_per_month {
+                    add(
+                        "dbcheck_backup_growth_per_month",
+                        "backup size growth per month (0.5 = +50%)",
+                        "gauge",
+                        vec![project()],
+                        growth,
+                    );
+                }
+            }
+            if let Some(verify) = &backup.verify {
+                let ok = !verify.findings.iter().any(|f| f.severity == Severity::Error);
+                add(
+                    "dbcheck_backup_verify_ok",
+                    "1 when the verified backup generation is intact",
+                    "gauge",
+                    vec![project(), ("generation", verify.id.clone())],
+                    f64::from(u8::from(ok)),
+                );
+            }
+        }
+    }
     let mut out = String::new();
     for (name, family) in &families {
         let _ = writeln!(out, "# HELP {name} {}", family.help);

@@ -113,3 +113,31 @@ fn notify_stays_silent_on_a_clean_run_and_fails_loudly_when_unreachable() {
     assert!(stderr.contains("cannot notify http://u:***@127.0.0.1:1/hook"), "{stderr}");
     assert!(!stderr.contains("hook-secret"), "{stderr}");
 }
+
+#[tokio::test]
+async fn metrics_cover_integrity_ratios_and_backups() {
+    let db = require_db!(TestDb::sqlite().await);
+    let p = TempProject::new(
+        "[[package.metadata.dbcheck.integrity.rules]]\ntable = \"ads\"\ncolumn = \"title\"\nnot_null = true\n\n\
+         [package.metadata.dbcheck.backup]\ndir = \"backups\"\n",
+    )
+    .with_sqlx_migrations();
+    sqlx_migrate(p.path(), db.url()).await;
+    db.execute("INSERT INTO ads (id, title) VALUES (1, 'bike'), (2, NULL), (3, 'lamp'), (4, NULL);").await;
+    let metrics = p.path().join("m.prom");
+    let m = metrics.to_str().unwrap();
+
+    p.cmd().args(["integrity", "--database-url", db.url(), "--metrics", m]).output().unwrap();
+    let s = scrape(&metrics);
+    assert_eq!(value(&s, "dbcheck_integrity_violations", &[("rule", "ads.title.not_null")]), Some(2.0));
+    assert_eq!(value(&s, "dbcheck_integrity_violation_ratio", &[("rule", "ads.title.not_null")]), Some(0.5));
+
+    let out = p.cmd().args(["backup", "--database-url", db.url()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+    p.cmd().args(["backup", "list", "--metrics", m]).output().unwrap();
+    let s = scrape(&metrics);
+    assert!(value(&s, "dbcheck_backup_last_age_seconds", &[]).is_some_and(|a| (0.0..600.0).contains(&a)));
+    assert!(value(&s, "dbcheck_backup_last_size_bytes", &[]).is_some_and(|b| b > 0.0));
+    p.cmd().args(["backup", "verify", "latest", "--metrics", m]).output().unwrap();
+    assert_eq!(value(&scrape(&metrics), "dbcheck_backup_verify_ok", &[]), Some(1.0));
+}
