@@ -270,6 +270,18 @@ impl Renderer {
     /// A progress line on stderr while `files` runs (human format, a terminal, not `-q`); it is
     /// cleared when the returned value is dropped.
     pub fn files_progress(&self, progress: Arc<Progress>) -> Option<ProgressDisplay> {
+        self.spinner(move || {
+            format!(
+                "files: {} row(s) read, {} entries walked",
+                progress.rows.load(Ordering::Relaxed),
+                progress.files.load(Ordering::Relaxed)
+            )
+        })
+    }
+
+    /// A spinner on stderr whose message `message` refreshes every 100 ms, for long operations:
+    /// only in human format on a terminal without `-q`; cleared when the value is dropped.
+    fn spinner(&self, message: impl Fn() -> String + Send + 'static) -> Option<ProgressDisplay> {
         if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
             return None;
         }
@@ -282,11 +294,7 @@ impl Renderer {
         let stop_thread = stop.clone();
         let thread = std::thread::spawn(move || {
             while !stop_thread.load(Ordering::Relaxed) {
-                bar.set_message(format!(
-                    "files: {} row(s) read, {} entries walked",
-                    progress.rows.load(Ordering::Relaxed),
-                    progress.files.load(Ordering::Relaxed)
-                ));
+                bar.set_message(message());
                 std::thread::sleep(Duration::from_millis(100));
             }
             bar.finish_and_clear();
@@ -843,29 +851,14 @@ fn migrate_summary(m: &MigrateOutput) -> String {
 impl Renderer {
     /// A progress line on stderr while `integrity` scans (human format, a terminal, not `-q`).
     pub fn integrity_progress(&self, progress: Arc<dbcheck_core::integrity::Progress>) -> Option<ProgressDisplay> {
-        if self.format != MessageFormat::Human || self.quiet || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let bar = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(Duration::from_millis(100));
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_thread = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !stop_thread.load(Ordering::Relaxed) {
-                bar.set_message(format!(
-                    "integrity: {}/{} table(s) scanned, {} quer(ies)",
-                    progress.tables_done.load(Ordering::Relaxed),
-                    progress.tables_total.load(Ordering::Relaxed),
-                    progress.queries.load(Ordering::Relaxed)
-                ));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            bar.finish_and_clear();
-        });
-        Some(ProgressDisplay { stop, thread: Some(thread) })
+        self.spinner(move || {
+            format!(
+                "integrity: {}/{} table(s) scanned, {} quer(ies)",
+                progress.tables_done.load(Ordering::Relaxed),
+                progress.tables_total.load(Ordering::Relaxed),
+                progress.queries.load(Ordering::Relaxed)
+            )
+        })
     }
 
     /// `integrity`: a table of rules (checked, violations, ratio, threshold) with samples.

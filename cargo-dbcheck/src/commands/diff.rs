@@ -164,6 +164,19 @@ async fn schema_of_file(
 ) -> Result<Schema, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::Usage { message: format!("cannot read {}: {e}", path.display()), help: None })?;
+    replay_sql_file(project, path, bytes, dialect, server, findings).await
+}
+
+/// The SQL `bytes` read from `path`, replayed as one migration into a throwaway database (on
+/// `server` when given) and introspected; replay findings go to `findings`.
+pub(crate) async fn replay_sql_file(
+    project: &Project,
+    path: &Path,
+    bytes: Vec<u8>,
+    dialect: Dialect,
+    server: Option<&DatabaseUrl>,
+    findings: &mut Vec<dbcheck_core::Finding>,
+) -> Result<Schema, CliError> {
     let migration = Migration {
         version: Version::Int(0),
         history_key: "0".into(),

@@ -10,11 +10,9 @@ use dbcheck_core::config::Project;
 use dbcheck_core::db::Dialect;
 use dbcheck_core::integrity::migration::{timestamp_now, write_migration};
 use dbcheck_core::integrity::{IntegrityError, IntegrityOptions, Progress, check};
-use dbcheck_core::migrations::{Discovery, Layout, Migration, MigrationKind, TransactionMode, Version};
-use dbcheck_core::replay::{ReplayOptions, replay_migrations};
+use dbcheck_core::migrations::Layout;
 use dbcheck_core::schema::Schema;
 
-use super::schema::{replay_error, replay_options, replay_target};
 use super::{ProjectResult, connect_read_only, require_database_url};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
@@ -117,25 +115,5 @@ async fn declared_schema(
         message: format!("cannot read integrity.schema {}: {e}", path.display()),
         help: Some("`schema` in [integrity] is relative to the file that sets it".into()),
     })?;
-    let migration = Migration {
-        version: Version::Int(0),
-        history_key: "0".into(),
-        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        path: path.to_path_buf(),
-        bytes,
-        down_path: None,
-        transaction: TransactionMode::Transaction,
-        kind: MigrationKind::Versioned,
-    };
-    let discovery = Discovery {
-        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        layout: None,
-        migrations: vec![migration],
-        findings: Vec::new(),
-    };
-    let target = replay_target(project, url.dialect(), Some(url))?;
-    let options = ReplayOptions { cache: false, ..replay_options(project, &target) };
-    let r = replay_migrations(&discovery, &target, &options).await.map_err(replay_error)?;
-    findings.extend(r.findings.iter().cloned());
-    Ok(r.schema)
+    super::diff::replay_sql_file(project, path, bytes, url.dialect(), Some(url), findings).await
 }

@@ -7,7 +7,7 @@
 
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::AssertSqlSafe;
 
 use super::connection::Conn;
 use super::{Db, DbError, Dialect};
@@ -363,30 +363,14 @@ impl Db {
                 .fetch(c)
                 .map(move |r| {
                     let row = r.map_err(&err)?;
-                    let get = |i: usize| -> Result<Option<Vec<u8>>, sqlx::Error> {
-                        if i < row.len() { row.try_get::<Option<Vec<u8>>, _>(i) } else { Ok(None) }
-                    };
-                    Ok(RefRow {
-                        value: get(0).map_err(&err)?.unwrap_or_default(),
-                        key: lossy(get(1).map_err(&err)?).unwrap_or_default(),
-                        size: lossy(size_at.map(get).transpose().map_err(&err)?.flatten()),
-                        sha256: lossy(sha_at.map(get).transpose().map_err(&err)?.flatten()),
-                    })
+                    ref_row(&row, size_at, sha_at).map_err(&err)
                 })
                 .boxed(),
             Conn::Mysql(c) => sqlx::query(AssertSqlSafe(sql))
                 .fetch(c)
                 .map(move |r| {
                     let row = r.map_err(&err)?;
-                    let get = |i: usize| -> Result<Option<Vec<u8>>, sqlx::Error> {
-                        if i < row.len() { row.try_get::<Option<Vec<u8>>, _>(i) } else { Ok(None) }
-                    };
-                    Ok(RefRow {
-                        value: get(0).map_err(&err)?.unwrap_or_default(),
-                        key: lossy(get(1).map_err(&err)?).unwrap_or_default(),
-                        size: lossy(size_at.map(get).transpose().map_err(&err)?.flatten()),
-                        sha256: lossy(sha_at.map(get).transpose().map_err(&err)?.flatten()),
-                    })
+                    ref_row(&row, size_at, sha_at).map_err(&err)
                 })
                 .boxed(),
         }
@@ -416,6 +400,22 @@ impl Db {
         let context = format!("looking for rows of {} whose {} row is gone", q.child.table, q.parent_table);
         self.stream_rows(sql, context, None, None)
     }
+}
+
+/// A reference row read as bytes: value, key, and the optional size and SHA-256 columns (the
+/// SQLite and MySQL streams; PostgreSQL's comes through COPY).
+fn ref_row<R: sqlx::Row>(row: &R, size_at: Option<usize>, sha_at: Option<usize>) -> Result<RefRow, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let get = |i: usize| if i < row.len() { row.try_get::<Option<Vec<u8>>, _>(i) } else { Ok(None) };
+    Ok(RefRow {
+        value: get(0)?.unwrap_or_default(),
+        key: lossy(get(1)?).unwrap_or_default(),
+        size: lossy(size_at.map(get).transpose()?.flatten()),
+        sha256: lossy(sha_at.map(get).transpose()?.flatten()),
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub const DEFAULT_GRACE_SECS: u64 = 3600;
 /// ignore = ["**/.gitkeep", "thumbs/**"]
 /// parent = { table = "ads", column = "ad_id" }
 /// ```
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct FilesConfig {
     /// Table holding the references; `schema.table` is accepted.

@@ -298,25 +298,30 @@ fn skip_comment(b: &[u8], i: usize) -> usize {
     i
 }
 
+/// When a comment or a quoted literal/identifier starts at `i`, the index just past it: the
+/// scanners below look only at what lies outside those.
+fn skip_opaque(b: &[u8], i: usize) -> Option<usize> {
+    let after = skip_comment(b, i);
+    if after != i {
+        return Some(after);
+    }
+    match b[i] {
+        b'\'' | b'"' | b'`' => Some(skip_quoted(b, i, b[i])),
+        b'[' => Some(skip_quoted(b, i, b']')),
+        _ => None,
+    }
+}
+
 /// Index of the `)` matching the `(` at `open`.
 fn matching_paren(b: &[u8], open: usize) -> usize {
     let mut depth = 0usize;
     let mut i = open;
     while i < b.len() {
-        let after = skip_comment(b, i);
-        if after != i {
+        if let Some(after) = skip_opaque(b, i) {
             i = after;
             continue;
         }
         match b[i] {
-            b'\'' | b'"' | b'`' => {
-                i = skip_quoted(b, i, b[i]);
-                continue;
-            }
-            b'[' => {
-                i = skip_quoted(b, i, b']');
-                continue;
-            }
             b'(' => depth += 1,
             b')' => {
                 depth -= 1;
@@ -378,20 +383,11 @@ fn split_top_level(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut start, mut depth, mut i) = (0, 0usize, 0);
     while i < b.len() {
-        let after = skip_comment(b, i);
-        if after != i {
+        if let Some(after) = skip_opaque(b, i) {
             i = after;
             continue;
         }
         match b[i] {
-            b'\'' | b'"' | b'`' => {
-                i = skip_quoted(b, i, b[i]);
-                continue;
-            }
-            b'[' => {
-                i = skip_quoted(b, i, b']');
-                continue;
-            }
             b'(' => depth += 1,
             b')' => depth = depth.saturating_sub(1),
             b',' if depth == 0 => {
@@ -476,22 +472,12 @@ fn parse_create_table(text: &str) -> ParsedTable {
 fn first_top_level_paren(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < b.len() {
-        let after = skip_comment(b, i);
-        if after != i {
+        if let Some(after) = skip_opaque(b, i) {
             i = after;
             continue;
         }
-        match b[i] {
-            b'\'' | b'"' | b'`' => {
-                i = skip_quoted(b, i, b[i]);
-                continue;
-            }
-            b'[' => {
-                i = skip_quoted(b, i, b']');
-                continue;
-            }
-            b'(' => return Some(i),
-            _ => {}
+        if b[i] == b'(' {
+            return Some(i);
         }
         i += 1;
     }
