@@ -91,6 +91,10 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Compare the schema interpreted statically from the migrations with their replay in a throwaway database; every disagreement is a finding
     CheckStatic(commands::check_static::CheckStaticArgs),
+    /// Compare the declared schema (diesel schema.rs, schema.sql, #[schema_guard] structs) with the migrations' static schema, offline
+    Declared(commands::declared::DeclaredArgs),
+    /// Lint migrations for locking, destructive and data-dependent operations, with the safe alternative (docs/lint.md)
+    Lint(commands::lint::LintArgs),
     /// Write a backup generation (database dump + referenced files from one snapshot); `backup list`, `backup verify GEN`
     Backup(commands::backup::BackupArgs),
     /// Restore a verified backup generation (database and files), after a safety backup; then check the result
@@ -219,6 +223,10 @@ async fn run(cli: Cli, renderer: &Renderer) -> Result<u8, CliError> {
             Some(Command::CheckStatic(ref args)) => {
                 vec![commands::check_static::run(project, &cli.global, args, renderer).await?]
             }
+            Some(Command::Declared(ref args)) => {
+                vec![commands::declared::run(project, &cli.global, args, renderer).await?]
+            }
+            Some(Command::Lint(ref args)) => vec![commands::lint::run(project, &cli.global, args, renderer).await?],
             Some(Command::Backup(ref args)) => vec![commands::backup::run(project, &cli.global, args, renderer).await?],
             Some(Command::Restore(ref args)) => {
                 vec![commands::restore::run(project, &cli.global, args, renderer).await?]

@@ -192,6 +192,9 @@ impl Renderer {
         if let Some(status) = &result.status {
             return status_summary(status);
         }
+        if let Some(declared) = &result.declared {
+            return declared.summary(result.discovery.as_ref().map_or(0, |d| d.count));
+        }
         match &result.discovery {
             Some(d) => format!(
                 "{} migration(s) in {} ({} layout){}",
@@ -385,8 +388,16 @@ impl Renderer {
             Severity::Info => ("info", Paint::Cyan),
         };
         if let Some((path, span)) = file_span(f)
-            && let Some(rendered) = self.miette_snippet(f, path, span)
+            && let Some(mut rendered) = self.miette_snippet(f, path, span)
         {
+            if let Some(sql) = &f.fix_sql {
+                rendered.pop();
+                let _ = writeln!(rendered, "  {}", self.paint(Paint::Cyan, "fix:"));
+                for line in sql.lines() {
+                    let _ = writeln!(rendered, "    {line}");
+                }
+                rendered.push('\n');
+            }
             return rendered;
         }
         let mut s =

@@ -53,6 +53,14 @@ pub struct Config {
     /// `[integrity]`: declared data rules (the whole section comes from the highest-precedence
     /// file that sets it).
     pub integrity: Option<crate::integrity::IntegrityConfig>,
+    /// `[lint]`: rules off/on, severities, PostgreSQL version, table-size thresholds (the whole
+    /// section comes from the highest-precedence file that sets it).
+    pub lint: Option<crate::lint::LintConfig>,
+    /// The dialect the migrations are written in: `postgres`, `sqlite` or `mysql` (offline checks
+    /// such as `#[schema_guard]` interpret them in it; default `postgres`).
+    pub dialect: Option<crate::db::Dialect>,
+    /// `[declared]`: the declared sources checked against the migrations (diesel `schema.rs`, `schema.sql`).
+    pub declared: Option<crate::declared::DeclaredConfig>,
 }
 
 /// The severities a run can be told to fail on.
@@ -102,6 +110,12 @@ pub struct Settings {
     pub backup: crate::backup::BackupSettings,
     /// The `[integrity]` section, with the file that set it.
     pub integrity: Option<IntegritySettings>,
+    /// The `[lint]` section (defaults when absent).
+    pub lint: crate::lint::LintConfig,
+    /// The configured `dialect` of the migrations, `None` when no layer sets it.
+    pub dialect: Option<crate::db::Dialect>,
+    /// `[declared]` with paths made absolute.
+    pub declared: crate::declared::DeclaredSettings,
 }
 
 /// The `[integrity]` section as loaded.
@@ -342,6 +356,79 @@ pub fn load_projects(selection: &Selection) -> Result<Vec<Project>, ConfigError>
     Ok(projects)
 }
 
+/// The names a manifest gives its package and whether it declares a workspace; the dbcheck keys
+/// themselves are read by [`manifest_layers`] only.
+#[derive(Deserialize, Default)]
+struct ManifestShape {
+    #[serde(default)]
+    package: Option<PackageShape>,
+    #[serde(default)]
+    workspace: Option<toml::Table>,
+}
+
+#[derive(Deserialize, Default)]
+struct PackageShape {
+    #[serde(default)]
+    name: Option<String>,
+    /// `package.workspace`: the path of the workspace root, when it is not an ancestor.
+    #[serde(default)]
+    workspace: Option<PathBuf>,
+}
+
+fn manifest_shape(manifest: &Path) -> Result<Option<ManifestShape>, ConfigError> {
+    let Some(text) = read_toml(manifest)? else { return Ok(None) };
+    toml::from_str(&text).map(Some).map_err(|e| parse_err(manifest, e))
+}
+
+/// The project of the package whose `Cargo.toml` is in `manifest_dir`, found by reading files only
+/// (no `cargo metadata` subprocess): the workspace root is the package itself when its manifest
+/// has `[workspace]`, else `package.workspace`, else the nearest ancestor whose `Cargo.toml` has
+/// `[workspace]`. The layers and their validation are the ones [`load_projects`] uses. This is the
+/// path of the proc macro and build scripts, which run inside cargo and must be fast.
+pub fn load_project_at(manifest_dir: &Path) -> Result<Project, ConfigError> {
+    let root = manifest_dir.to_path_buf();
+    let manifest = root.join("Cargo.toml");
+    let shape = manifest_shape(&manifest)?.unwrap_or_default();
+    let package = shape.package.unwrap_or_default();
+    let ws_root = if shape.workspace.is_some() {
+        root.clone()
+    } else if let Some(ws) = &package.workspace {
+        root.join(ws)
+    } else {
+        let mut found = None;
+        for dir in root.ancestors().skip(1) {
+            let candidate = dir.join("Cargo.toml");
+            if candidate.is_file() && manifest_shape(&candidate)?.is_some_and(|m| m.workspace.is_some()) {
+                found = Some(dir.to_path_buf());
+                break;
+            }
+        }
+        found.unwrap_or_else(|| root.clone())
+    };
+    let ws_manifest = ws_root.join("Cargo.toml");
+    let ws_meta = manifest_layers(&ws_manifest)?.1.map(|config| Layer {
+        file: ws_manifest.clone(),
+        dir: ws_root.clone(),
+        config,
+    });
+    let ws_file = file_layer(&ws_root)?;
+    let pkg_meta =
+        manifest_layers(&manifest)?.0.map(|config| Layer { file: manifest.clone(), dir: root.clone(), config });
+    let mut layers: Vec<Layer> = ws_meta.into_iter().collect();
+    if root == ws_root {
+        layers.extend(pkg_meta);
+        layers.extend(ws_file);
+    } else {
+        layers.extend(ws_file);
+        layers.extend(pkg_meta);
+        layers.extend(file_layer(&root)?);
+    }
+    let name = package.name.unwrap_or_else(|| {
+        root.file_name().map_or_else(|| "workspace".to_owned(), |n| n.to_string_lossy().into_owned())
+    });
+    build_project(name, root, ws_root, layers)
+}
+
 /// Merge `layers` (lowest precedence first) into settings for the project at `root`.
 fn build_project(
     name: String,
@@ -362,8 +449,12 @@ fn build_project(
     let mut files: Option<Vec<FilesEntry>> = None;
     let mut backup = crate::backup::BackupSettings::default();
     let mut integrity: Option<IntegritySettings> = None;
+    let mut lint = crate::lint::LintConfig::default();
+    let mut dialect = None;
+    let mut declared = crate::declared::DeclaredSettings::default();
     for l in &layers {
         let c = &l.config;
+        dialect = c.dialect.or(dialect);
         if let Some(m) = &c.migrations {
             migrations = Some(l.dir.join(m));
         }
@@ -443,6 +534,21 @@ fn build_project(
                 reason,
             })?;
         }
+        if let Some(d) = &c.declared {
+            declared.apply(d, &l.dir).map_err(|(key, reason)| ConfigError::Invalid {
+                path: l.file.clone(),
+                key,
+                reason,
+            })?;
+        }
+        if let Some(config) = &c.lint {
+            crate::lint::config::validate(config).map_err(|(key, reason)| ConfigError::Invalid {
+                path: l.file.clone(),
+                key,
+                reason,
+            })?;
+            lint = config.clone();
+        }
         if let Some(config) = &c.integrity {
             crate::integrity::config::validate(config).map_err(|(key, reason)| ConfigError::Invalid {
                 path: l.file.clone(),
@@ -484,6 +590,9 @@ fn build_project(
             files: files.unwrap_or_default(),
             backup,
             integrity,
+            lint,
+            dialect,
+            declared,
         },
         config_files: layers.into_iter().map(|l| l.file).collect(),
     })
@@ -730,6 +839,28 @@ mod tests {
 
         let sel = Selection { manifest_path: manifest, packages: vec!["c".into()], workspace: false };
         assert!(matches!(load_projects(&sel), Err(ConfigError::UnknownPackage { .. })));
+    }
+
+    #[test]
+    fn loading_one_package_by_reading_files_agrees_with_cargo_metadata() {
+        let ws = workspace();
+        let root = ws.path().canonicalize().unwrap();
+        fs::write(root.join("b/dbcheck.toml"), "history = \"dbcheck\"\ndialect = \"sqlite\"\n").unwrap();
+        let sel =
+            Selection { manifest_path: Some(root.join("Cargo.toml")), packages: vec!["b".into()], workspace: false };
+        let by_metadata = load_projects(&sel).unwrap().remove(0);
+        let by_files = load_project_at(&root.join("b")).unwrap();
+        assert_eq!(by_files.name, "b");
+        assert_eq!(by_files.workspace_root, root);
+        assert_eq!(by_files.config_files, by_metadata.config_files);
+        assert_eq!(by_files.settings.migrations_dir, by_metadata.settings.migrations_dir);
+        assert_eq!(by_files.settings.fail_on, Severity::Warning);
+        assert_eq!(by_files.settings.dialect, Some(crate::db::Dialect::Sqlite));
+        assert_eq!(by_metadata.settings.dialect, Some(crate::db::Dialect::Sqlite));
+        assert_eq!(load_project_at(&root.join("a")).unwrap().settings.dialect, None);
+        fs::write(root.join("a/dbcheck.toml"), "dialect = \"oracle\"\n").unwrap();
+        let err = load_project_at(&root.join("a")).err().unwrap().to_string();
+        assert!(err.contains("oracle") && err.contains("dbcheck.toml"), "{err}");
     }
 
     #[test]

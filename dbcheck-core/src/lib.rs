@@ -19,9 +19,12 @@
 pub mod backup;
 pub mod config;
 pub mod db;
+pub mod declared;
 pub mod diff;
 pub mod files;
+pub mod guard;
 pub mod integrity;
+pub mod lint;
 pub mod migrate;
 pub mod migrations;
 pub mod replay;

@@ -18,6 +18,12 @@ use std::path::Path;
 pub use dbcheck_core::report::max_severity;
 pub use dbcheck_core::status::StatusReport;
 pub use dbcheck_core::{Finding, Location, Severity, config, db, migrations, report, status};
+/// Check a struct against a table of the schema the migrations produce, at compile time
+/// (see `docs/schema-guard.md`).
+pub use dbcheck_macros::schema_guard;
+
+pub mod build;
+pub mod testing;
 
 use dbcheck_core::config::{ConfigError, Selection, load_projects};
 use dbcheck_core::db::{ConnectOptions, DatabaseUrl, DbError, connect};

@@ -2,8 +2,11 @@
 //! real-database harness in `dbcheck_tests` (fresh database per test, loud skips, none under CI).
 
 mod backup;
+mod declared;
 mod files;
 mod integrity;
+mod lint;
+mod lint_locking;
 mod migrate;
 mod schema;
 mod static_schema;

@@ -78,6 +78,10 @@ pub fn cli_error(e: BackupError) -> CliError {
             "install the PostgreSQL client of the server's major version (apt install postgresql-client-<major>) or set `pg_bin_dir` under [backup]"
                 .into(),
         ),
+        BackupError::Tool { tool, .. } if tool.starts_with("mysql") => Some(
+            "install the MySQL/MariaDB client of the server's flavour and major version (apt install mariadb-client / mysql-client) or set `mysql_bin_dir` under [backup]"
+                .into(),
+        ),
         BackupError::Locked { .. } => Some("wait for it to finish".into()),
         BackupError::UnknownGeneration { .. } => Some("`cargo dbcheck backup list` shows the generations".into()),
         BackupError::NotVerified { .. } => Some("restore another generation (`cargo dbcheck backup list`)".into()),

@@ -1,7 +1,7 @@
 //! Bare `cargo dbcheck` and `cargo dbcheck validate`: every check the inputs allow, in one run.
 //!
-//! Offline checks always run: migration discovery and, inside a git repository with a base,
-//! the git-base checks. With a database URL the live checks run too: `status`, `drift`,
+//! Offline checks always run: migration discovery, the declared sources against the migrations
+//! (`declared`), `lint` of the migrations new since the git base and, inside a git repository with a base, the git-base checks. With a database URL the live checks run too: `status`, `drift`,
 //! `integrity` (declared rules when configured, derived rules always) and `files` (when
 //! `[[files]]` is configured). `validate` is the pre-deploy gate: live checks are required, and
 //! when backups are configured the newest generation must be young enough and verify.
@@ -69,6 +69,29 @@ async fn run_checks(
     match dbcheck_core::migrate::check_against_base(&discovery, None) {
         Ok((_, findings)) => offline.findings.extend(findings),
         Err(e) => offline.skipped.push(format!("git-base checks: {e}")),
+    }
+    // Declared sources (diesel schema.rs, schema.sql, #[schema_guard] structs) vs the migrations.
+    match super::declared::offline_dialect(project, global, None)? {
+        dbcheck_core::db::Dialect::Mysql => offline.skipped.push(
+            "declared sources: static interpretation reads PostgreSQL and SQLite migrations, not MySQL".to_owned(),
+        ),
+        dialect => {
+            let (checked, _) = super::declared::check(project, &discovery, dialect)?;
+            if checked.sources.is_empty() && checked.guarded_structs == 0 {
+                offline.skipped.push(super::declared::NOTHING_DECLARED.to_owned());
+            }
+            offline.findings.extend(checked.findings);
+        }
+    }
+    // Lint of the migrations new since the git base (all of them outside a repository).
+    let lint_args = super::lint::LintArgs::default();
+    match super::lint::lint_project(project, global, &lint_args, true).await {
+        Ok((_, report, output, skipped)) => {
+            offline.findings.extend(report.plain_findings());
+            offline.skipped.extend(skipped.into_iter().filter(|s| !s.starts_with("data-aware")));
+            offline.lint = Some(output);
+        }
+        Err(e) => offline.skipped.push(format!("lint: {e}")),
     }
     let url = database_url(project, global)?;
     if url.is_none() {

@@ -60,12 +60,13 @@ fn script(project: &Project) -> String {
     let exe = std::env::current_exe().map_or_else(|_| "cargo-dbcheck".to_owned(), |p| p.display().to_string());
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
     let manifest = project.root.join("Cargo.toml");
+    let (exe, manifest) = (quote(&exe), quote(&manifest.display().to_string()));
     format!(
         "#!/bin/sh\n{MARKER}\n# Refuses commits that edit or delete a migration that exists at HEAD, or add one that\n\
-         # sorts before the newest there. Offline: no database. Remove with `cargo dbcheck hook uninstall`.\n\
-         exec {} dbcheck --manifest-path {} migrate check --base HEAD --message-format short\n",
-        quote(&exe),
-        quote(&manifest.display().to_string())
+         # sorts before the newest there, and lints the migrations new since HEAD. Offline: no database.\n\
+         # Remove with `cargo dbcheck hook uninstall`.\n\
+         {exe} dbcheck --manifest-path {manifest} migrate check --base HEAD --message-format short || exit 1\n\
+         exec {exe} dbcheck --manifest-path {manifest} lint --offline --base HEAD --message-format short\n"
     )
 }
 

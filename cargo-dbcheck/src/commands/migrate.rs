@@ -219,6 +219,15 @@ async fn run_new(
                     .help("they drop or rewrite data: back it up or migrate it first, then uncomment them"),
                 );
             }
+            // The new migration is reviewed like any other: lint it against the history before it.
+            let lint_args = super::lint::LintArgs {
+                files: report.files.iter().take(1).cloned().collect(),
+                offline: true,
+                dialect: Some(super::schema::DialectArg::from(dialect)),
+                ..super::lint::LintArgs::default()
+            };
+            let (_, linted, _, _) = super::lint::lint_project(project, global, &lint_args, false).await?;
+            findings.extend(linted.plain_findings());
         }
     }
     let result = ProjectResult {

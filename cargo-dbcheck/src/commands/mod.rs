@@ -3,12 +3,14 @@
 pub mod backup;
 pub mod baseline;
 pub mod check_static;
+pub mod declared;
 pub mod default;
 pub mod diff;
 pub mod drift;
 pub mod files;
 pub mod hook;
 pub mod integrity;
+pub mod lint;
 pub mod migrate;
 pub mod restore;
 pub mod schema;
@@ -52,6 +54,12 @@ pub struct ProjectResult {
     /// What `integrity` found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<dbcheck_core::integrity::IntegrityReport>,
+    /// What `declared` compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<declared::DeclaredOutput>,
+    /// What `lint` looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lint: Option<lint::LintOutput>,
     /// Checks not run, with the reason.
     pub skipped: Vec<String>,
     /// Every finding, in the order found.

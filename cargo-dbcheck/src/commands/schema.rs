@@ -56,8 +56,19 @@ pub enum DialectArg {
     Mysql,
 }
 
+impl From<Dialect> for DialectArg {
+    fn from(d: Dialect) -> Self {
+        match d {
+            Dialect::Postgres => DialectArg::Postgres,
+            Dialect::Sqlite => DialectArg::Sqlite,
+            Dialect::Mysql => DialectArg::Mysql,
+        }
+    }
+}
+
 impl DialectArg {
-    fn dialect(self) -> Dialect {
+    /// The dialect.
+    pub fn dialect(self) -> Dialect {
         match self {
             DialectArg::Postgres => Dialect::Postgres,
             DialectArg::Sqlite => Dialect::Sqlite,

@@ -177,3 +177,40 @@ fn backup_without_a_directory_names_the_key() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("backup.keep"), "{stderr}");
 }
+
+/// The whole cycle on MariaDB/MySQL through the binary: the sqlx history read from the dump's
+/// snapshot (`meta/history.csv`), `meta/schema.sql`, verify, and a restore whose post-checks
+/// (`status`, `drift`, `files`) find nothing wrong.
+#[tokio::test]
+async fn mysql_backup_verify_restore_through_the_binary() {
+    let db = require_db!(TestDb::mysql().await);
+    let p = project(&db, 4, 64).await;
+    let url = db.url().to_owned();
+    let out = p.cmd().args(["backup", "--message-format", "json", "--database-url", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out).1);
+    let id = json(&out)["results"][0]["backup"]["created"]["id"].as_str().unwrap().to_owned();
+    let g = p.path().join("backups").join(&id);
+    let history = std::fs::read_to_string(g.join("meta/history.csv")).unwrap();
+    let versions: Vec<&str> = history.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(versions, ["1", "2"], "{history}");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(g.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["dialect"], "mysql");
+    assert_eq!(manifest["dump_path"], "db/dump.sql");
+    assert_eq!(manifest["migration_version"], "2");
+    assert!(manifest["tools"]["mysqldump"].as_str().is_some_and(|v| !v.is_empty()), "{manifest}");
+    assert!(std::fs::read_to_string(g.join("meta/schema.sql")).unwrap().contains("CREATE TABLE `ad_images`"));
+    let out = p.cmd().args(["backup", "verify", "latest"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out).1);
+
+    db.execute("DELETE FROM ad_images WHERE id < 2").await;
+    std::fs::remove_file(p.path().join("uploads/ads/0/0.jpg")).unwrap();
+    let out = p.cmd().args(["restore", &id, "--database-url", &url]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("RENAME TABLE") && stdout.contains("safety backup"), "{stdout}");
+    assert!(p.path().join("uploads/ads/0/0.jpg").is_file());
+    use sqlx::Connection as _;
+    let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ad_images").fetch_one(&mut c).await.unwrap();
+    assert_eq!(n, 4);
+}

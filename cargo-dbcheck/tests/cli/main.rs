@@ -4,12 +4,15 @@
 
 mod backup;
 mod ci_formats;
+mod declared;
 mod diff;
+mod docs;
 mod drift;
 mod files;
 mod hook;
 mod hostile;
 mod integrity;
+mod lint;
 mod migrate;
 mod monitor;
 mod output;

@@ -30,6 +30,8 @@ fn help_lists_only_working_commands() {
             "diff",
             "schema",
             "check-static",
+            "declared",
+            "lint",
             "backup",
             "restore",
             "migrate",

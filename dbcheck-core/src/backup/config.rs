@@ -30,6 +30,9 @@ pub struct BackupConfig {
     /// Folder with `pg_dump`/`pg_restore`, relative to the file that sets it (default:
     /// `/usr/lib/postgresql/<major>/bin`, then `PATH`).
     pub pg_bin_dir: Option<PathBuf>,
+    /// Folder with `mysqldump`/`mysql` (or `mariadb-dump`/`mariadb`), relative to the file that
+    /// sets it (default: `PATH`).
+    pub mysql_bin_dir: Option<PathBuf>,
 }
 
 /// `include_uploads`.
@@ -56,6 +59,8 @@ pub struct BackupSettings {
     pub jobs: u32,
     /// Where `pg_dump` lives, when configured.
     pub pg_bin_dir: Option<PathBuf>,
+    /// Where `mysqldump`/`mysql` live, when configured.
+    pub mysql_bin_dir: Option<PathBuf>,
 }
 
 impl Default for BackupSettings {
@@ -66,6 +71,7 @@ impl Default for BackupSettings {
             include_uploads: IncludeUploads::Referenced,
             jobs: 1,
             pg_bin_dir: None,
+            mysql_bin_dir: None,
         }
     }
 }
@@ -97,6 +103,9 @@ impl BackupSettings {
         }
         if let Some(p) = &c.pg_bin_dir {
             self.pg_bin_dir = Some(base.join(p));
+        }
+        if let Some(p) = &c.mysql_bin_dir {
+            self.mysql_bin_dir = Some(base.join(p));
         }
         Ok(())
     }

@@ -1,6 +1,11 @@
 //! `backup`: one generation — the dump, the history, references and schema from the same
 //! snapshot, the files copied after it, and the manifest — written into a temporary folder and
 //! renamed into place only when complete.
+//!
+//! Where the snapshot comes from, per dialect: PostgreSQL exports it and `pg_dump --snapshot`
+//! imports it; SQLite's `VACUUM INTO` copy is read afterwards; MySQL/MariaDB's is `mysqldump
+//! --single-transaction`'s, and everything else is read from the dump itself, loaded into a
+//! scratch database.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -17,9 +22,14 @@ use serde::Serialize;
 use super::copy::{self, CopyJob};
 use super::manifest::{FORMAT, MANIFEST, Manifest, ReferenceSummary, RootInfo};
 use super::store::{self, TMP_PREFIX};
-use super::tools::{find_pg_tool, libpq_args};
+use super::tools::{
+    MysqlConnArgs, MysqlProgram, PgTool, find_mysql_tool, find_pg_tool, libpq_args, mysql_dump_problem, run_tool,
+};
 use super::{BackupError, BackupSettings, FileEntry, IncludeUploads, Progress};
-use crate::db::{ConnectOptions, DatabaseUrl, Db, Dialect, IntrospectOptions, RefQuery, Snapshot, connect};
+use crate::db::{
+    ConnectOptions, DatabaseUrl, Db, Dialect, IntrospectOptions, RefQuery, SHADOW_PREFIX, ShadowServer, Snapshot,
+    connect,
+};
 use crate::files::FilesEntry;
 use crate::files::path::{Resolved, resolve};
 use crate::migrations::HistoryTool;
@@ -27,6 +37,11 @@ use crate::status::HistoryChoice;
 
 /// Snapshots taken before missing referenced files fail the backup.
 const MISSING_ATTEMPTS: u32 = 3;
+/// Where a MySQL/MariaDB generation holds its dump.
+const MYSQL_DUMP: &str = "db/dump.sql";
+/// In a generation being written: the name of the MySQL scratch database while it exists, so a
+/// run after a killed one can drop it.
+const SCRATCH_MARKER: &str = ".scratch-database";
 
 /// What `backup` needs besides the database URL.
 #[derive(Debug, Clone)]
@@ -96,6 +111,8 @@ struct SnapshotData {
     /// Per root index: the relative paths referenced.
     referenced: Vec<BTreeSet<Vec<u8>>>,
     meta: Vec<FileEntry>,
+    /// MySQL: the database's default character set and collation.
+    database_charset: Option<(String, String)>,
 }
 
 /// Roots, deduplicated in configuration order, with the entries pointing into each.
@@ -220,7 +237,182 @@ async fn read_snapshot(
     let schema =
         db.introspect(&IntrospectOptions { schemas: opts.schemas.clone(), exclude_tables: Vec::new() }).await?;
     meta.push(copy::write_file(gen_dir, "meta/schema.json", &serde_json::to_vec_pretty(&schema).unwrap_or_default())?);
-    Ok(SnapshotData { history_table, migration_version, row_counts, references: summary, referenced, meta })
+    Ok(SnapshotData {
+        history_table,
+        migration_version,
+        row_counts,
+        references: summary,
+        referenced,
+        meta,
+        database_charset: None,
+    })
+}
+
+/// The generation's entry for a file a tool wrote into it (made 0600 first).
+fn tool_written_entry(gen_dir: &Path, rel: &str) -> Result<FileEntry, BackupError> {
+    let path = gen_dir.join(rel);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(BackupError::io("cannot write", &path))?;
+    let (size, sha256) = copy::hash_file(&path).map_err(BackupError::io("cannot read", &path))?;
+    Ok(FileEntry { path: rel.to_owned(), size, sha256, source_mtime_ns: None })
+}
+
+/// `meta/schema.sql` of a PostgreSQL generation: `pg_dump --schema-only` of the same exported
+/// snapshot as the dump.
+fn pg_schema_sql(
+    pg_dump: &PgTool,
+    snapshot: &Snapshot,
+    url: &DatabaseUrl,
+    gen_dir: &Path,
+) -> Result<FileEntry, BackupError> {
+    let rel = "meta/schema.sql";
+    copy::make_dirs(&gen_dir.join("meta"))?;
+    let (conn, password) = libpq_args(url);
+    let mut cmd = Command::new(&pg_dump.path);
+    cmd.arg(format!("--snapshot={}", snapshot.id.clone().unwrap_or_default()))
+        .arg("--schema-only")
+        .arg("--no-password")
+        .arg("-f")
+        .arg(gen_dir.join(rel))
+        .arg("-d")
+        .arg(conn)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    run_tool(cmd, "pg_dump --schema-only", url)?;
+    tool_written_entry(gen_dir, rel)
+}
+
+/// `meta/schema.sql` of a MySQL generation: the dump without its data. `mysqldump --add-locks`
+/// writes each table's data between a `LOCK TABLES … WRITE;` and an `UNLOCK TABLES;` line, and
+/// no data line can start with either (a row line starts with `(` or `INSERT`; newlines inside
+/// values are escaped), so those blocks are left out whole.
+fn mysql_schema_sql(dump: &Path, gen_dir: &Path) -> Result<FileEntry, BackupError> {
+    use std::io::BufRead as _;
+    let f = fs::File::open(dump).map_err(BackupError::io("cannot read", dump))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    let mut in_data = false;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(BackupError::io("cannot read", dump))?;
+        if n == 0 {
+            break;
+        }
+        if !in_data && line.starts_with(b"LOCK TABLES ") {
+            in_data = true;
+        } else if in_data && line.starts_with(b"UNLOCK TABLES;") {
+            in_data = false;
+        } else if !in_data {
+            out.extend_from_slice(&line);
+        }
+    }
+    copy::write_file(gen_dir, "meta/schema.sql", &out)
+}
+
+/// MySQL/MariaDB: `mysqldump --single-transaction` of the database, then the dump loaded into a
+/// scratch database from which the history, references, row counts and schema are read — so they
+/// describe exactly the dump's snapshot.
+async fn mysql_generation(
+    url: &DatabaseUrl,
+    opts: &BackupOptions,
+    roots: &[RootInfo],
+    tmp: &Path,
+    tools: &mut BTreeMap<String, String>,
+    db: &mut Db,
+) -> Result<(Snapshot, SnapshotData), BackupError> {
+    let snapshot = db.begin_snapshot().await?;
+    let loose = db.mysql_nontransactional_tables().await?;
+    if !loose.is_empty() {
+        return Err(BackupError::Invalid(format!(
+            "mysqldump --single-transaction reads only InnoDB tables from its snapshot; these tables would not be consistent with the rest: {}",
+            loose.join(", ")
+        )));
+    }
+    let bin_dir = opts.settings.mysql_bin_dir.as_deref();
+    let dump_tool = find_mysql_tool(MysqlProgram::Dump, &snapshot.server_version, bin_dir)?;
+    let client = find_mysql_tool(MysqlProgram::Client, &snapshot.server_version, bin_dir)?;
+    tools.insert("mysqldump".to_owned(), dump_tool.version.clone());
+    tools.insert("mysql".to_owned(), client.version.clone());
+    let conn = MysqlConnArgs::from_url(url, dump_tool.mariadb)?;
+    let charset = db.mysql_database_charset(&conn.database).await?;
+    let dump = tmp.join(MYSQL_DUMP);
+    let mut cmd = conn.command(&dump_tool.path);
+    cmd.args([
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--events",
+        "--triggers",
+        "--add-locks",
+        "--hex-blob",
+        "--no-tablespaces",
+        "--default-character-set=utf8mb4",
+    ])
+    .arg(format!("--result-file={}", dump.display()))
+    .arg(&conn.database)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    run_tool(cmd, "mysqldump", url)?;
+    if let Some(problem) = mysql_dump_problem(&dump) {
+        return Err(BackupError::Tool {
+            tool: "mysqldump".into(),
+            message: format!("the dump is incomplete: {problem}"),
+        });
+    }
+    // Everything else comes from the dump itself, loaded into a scratch database.
+    let server = ShadowServer::new(url, opts.connect.timeout);
+    let scratch = server.create(None).await?;
+    let name = scratch.name.clone().unwrap_or_default();
+    let marker = tmp.join(SCRATCH_MARKER);
+    let read = async {
+        fs::write(&marker, &name).map_err(BackupError::io("cannot write", &marker))?;
+        let load = MysqlConnArgs::from_url(&scratch.url, client.mariadb)?.load_command(&client.path, &dump)?;
+        run_tool(load, "mysql (loading the dump into a scratch database)", url)?;
+        let mut scratch_db =
+            connect(&scratch.url, &ConnectOptions { read_only: true, timeout: opts.connect.timeout }).await?;
+        let data = read_snapshot(&mut scratch_db, opts, roots, tmp).await;
+        scratch_db.close().await;
+        data
+    }
+    .await;
+    let dropped = server.drop_database(&name).await;
+    if dropped.is_ok() {
+        let _ = fs::remove_file(&marker);
+    }
+    let mut data = read?;
+    dropped?;
+    data.meta.push(mysql_schema_sql(&dump, tmp)?);
+    data.database_charset = charset;
+    Ok((snapshot, data))
+}
+
+/// Drop the MySQL scratch databases that killed runs left, as named by the markers in their
+/// `.tmp-*` folders (only names dbcheck gives scratch databases; best effort: the folders are
+/// removed next either way).
+async fn drop_scratch_leftovers(url: &DatabaseUrl, dir: &Path, timeout: std::time::Duration) {
+    if url.dialect() != Dialect::Mysql {
+        return;
+    }
+    let Ok(read) = fs::read_dir(dir) else { return };
+    let server = ShadowServer::new(url, timeout);
+    for e in read.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+            continue;
+        }
+        let Ok(name) = fs::read_to_string(e.path().join(SCRATCH_MARKER)) else { continue };
+        let name = name.trim();
+        let ours = name
+            .strip_prefix(SHADOW_PREFIX)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        if ours {
+            let _ = server.drop_database(name).await;
+        }
+    }
 }
 
 /// Every regular file under `root`, as relative paths (never following symlinks).
@@ -315,6 +507,7 @@ fn tighten(dir: &Path) -> Result<(), BackupError> {
 pub async fn create_backup(url: &DatabaseUrl, opts: &BackupOptions) -> Result<BackupOutcome, BackupError> {
     let dir = opts.settings.dir.clone().ok_or(BackupError::NoDir)?;
     let _lock = store::lock(&dir)?;
+    drop_scratch_leftovers(url, &dir, opts.connect.timeout).await;
     let cleaned = store::clean_leftovers(&dir)?;
     // A referenced file deleted between the snapshot and its copy cannot be saved; a fresh
     // snapshot no longer references it. Files that are missing every time are dangling.
@@ -403,7 +596,8 @@ async fn write_generation(
                     tools.insert("pg_dump".to_owned(), v.clone());
                 }
                 reused_dump = Some(entries);
-                let data = read_snapshot(&mut db, opts, &roots, tmp).await?;
+                let mut data = read_snapshot(&mut db, opts, &roots, tmp).await?;
+                data.meta.push(pg_schema_sql(&pg_dump, &snapshot, url, tmp)?);
                 (snapshot, data, m.dump_format.clone(), m.dump_path.clone(), None)
             } else {
                 let mut cmd = Command::new(&pg_dump.path);
@@ -426,7 +620,14 @@ async fn write_generation(
                 }
                 let child =
                     cmd.spawn().map_err(|e| BackupError::Tool { tool: "pg_dump".into(), message: e.to_string() })?;
-                let data = match read_snapshot(&mut db, opts, &roots, tmp).await {
+                let read = match read_snapshot(&mut db, opts, &roots, tmp).await {
+                    Ok(mut d) => pg_schema_sql(&pg_dump, &snapshot, url, tmp).map(|e| {
+                        d.meta.push(e);
+                        d
+                    }),
+                    Err(e) => Err(e),
+                };
+                let data = match read {
                     Ok(d) => d,
                     Err(e) => {
                         let mut child = child;
@@ -454,11 +655,14 @@ async fn write_generation(
                 )));
             }
             let snapshot = db.begin_snapshot().await?;
-            let data = read_snapshot(&mut db, opts, &roots, tmp).await?;
+            let mut data = read_snapshot(&mut db, opts, &roots, tmp).await?;
+            let schema_sql = db.sqlite_schema_sql().await?;
+            data.meta.push(copy::write_file(tmp, "meta/schema.sql", schema_sql.as_bytes())?);
             (snapshot, data, "sqlite".to_owned(), rel.to_owned(), None)
         }
         Dialect::Mysql => {
-            return Err(BackupError::Invalid("backups of MySQL/MariaDB databases are not supported".into()));
+            let (snapshot, data) = mysql_generation(url, opts, &roots, tmp, &mut tools, &mut db).await?;
+            (snapshot, data, "mysql".to_owned(), MYSQL_DUMP.to_owned(), None)
         }
     };
     // The files: copied after the snapshot (for PostgreSQL, while pg_dump runs).
@@ -566,6 +770,7 @@ async fn write_generation(
         tools,
         files,
         missing_at_source,
+        database_charset: data.database_charset,
         checksum: String::new(),
     };
     manifest.checksum = manifest.compute_checksum();

@@ -62,13 +62,14 @@ pub struct Manifest {
     pub kind: String,
     /// When the generation was completed (UTC, RFC 3339); generations are ordered by it.
     pub created_at: String,
-    /// `postgres` or `sqlite`.
+    /// `postgres`, `sqlite` or `mysql`.
     pub dialect: String,
     /// The database, redacted.
     pub database: String,
     /// The snapshot everything in the database part comes from.
     pub snapshot: Snapshot,
-    /// The dump: `custom` (`pg_dump -Fc`), `directory` (`-Fd`) or `sqlite` (a database file).
+    /// The dump: `custom` (`pg_dump -Fc`), `directory` (`-Fd`), `sqlite` (a database file) or
+    /// `mysql` (`mysqldump` SQL text).
     pub dump_format: String,
     /// Path of the dump inside the generation (a folder for `directory`).
     pub dump_path: String,
@@ -91,6 +92,10 @@ pub struct Manifest {
     /// Referenced files that did not exist when a safety backup was taken (`files/<root>/<path>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_at_source: Vec<String>,
+    /// MySQL: the backed-up database's default character set and collation (a single-database
+    /// dump does not carry them); a database the restore creates gets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_charset: Option<(String, String)>,
     /// SHA-256 of this manifest serialized with `checksum` empty.
     pub checksum: String,
 }
@@ -158,6 +163,7 @@ mod tests {
             tools: BTreeMap::new(),
             files: vec![FileEntry { path: "a".into(), size: 1, sha256: "00".into(), source_mtime_ns: None }],
             missing_at_source: Vec::new(),
+            database_charset: None,
             checksum: String::new(),
         }
     }

@@ -2,9 +2,12 @@
 //! safety backup of what is there now.
 //!
 //! PostgreSQL: the dump is restored into a new database `<name>_dbcheck_restore`, which is then
-//! swapped in by two renames (the old database is dropped only after the swap). SQLite: the copy
-//! is written beside the target and renamed over it. Files are written into the configured roots
-//! only, each through a temporary file and a rename.
+//! swapped in by two renames (the old database is dropped only after the swap). MySQL/MariaDB (no
+//! database rename): the dump is loaded into a new database `<name>_dbcheck_restore`, then one
+//! `RENAME TABLE` statement moves every table of the target into `<name>_dbcheck_old` and every
+//! restored table into the target, all or nothing. SQLite: the copy is written beside the target
+//! and renamed over it. Files are written into the configured roots only, each through a
+//! temporary file and a rename.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt as _;
@@ -15,10 +18,10 @@ use serde::Serialize;
 
 use super::copy::{self, hash_file};
 use super::create::{BackupOptions, create_backup, roots_of};
-use super::tools::{check_output, find_pg_tool, libpq_args};
+use super::tools::{MysqlConnArgs, MysqlProgram, check_output, find_mysql_tool, find_pg_tool, libpq_args, run_tool};
 use super::verify::VerifyReport;
 use super::{BackupError, Manifest};
-use crate::db::{ConnectOptions, DatabaseUrl, Dialect, ShadowServer, connect};
+use crate::db::{ConnectOptions, DatabaseUrl, Db, Dialect, ShadowServer, connect};
 use crate::files::path::check_relative;
 
 /// What `restore` needs.
@@ -73,6 +76,45 @@ fn pg_name(url: &DatabaseUrl) -> Result<String, BackupError> {
         return Err(BackupError::Invalid("the database URL names no database".into()));
     }
     Ok(percent_encoding::percent_decode_str(&name).decode_utf8_lossy().into_owned())
+}
+
+/// Seconds a MySQL table swap waits for the locks of sessions still using the tables.
+const MYSQL_SWAP_LOCK_WAIT_S: u64 = 30;
+
+/// MySQL: load the dump into a new database `fresh` (dropped first if a previous restore left
+/// it), with the backed-up database's character set. A dump the server refuses, or triggers,
+/// routines or events in it (which the swap cannot carry over), drop `fresh` again and stop the
+/// restore.
+async fn mysql_load_fresh(
+    admin: &mut Db,
+    url: &DatabaseUrl,
+    manifest: &Manifest,
+    fresh: &str,
+    dump: &Path,
+    bin_dir: Option<&Path>,
+) -> Result<(), BackupError> {
+    let server_version = admin.begin_snapshot().await?.server_version;
+    let client = find_mysql_tool(MysqlProgram::Client, &server_version, bin_dir)?;
+    let charset = manifest.database_charset.clone();
+    admin.drop_database_if_exists(fresh).await?;
+    admin.mysql_create_database(fresh, charset.as_ref()).await?;
+    let fresh_url = ShadowServer::new(url, std::time::Duration::from_secs(10)).url_of(fresh)?;
+    let loaded = MysqlConnArgs::from_url(&fresh_url, client.mariadb)
+        .and_then(|args| args.load_command(&client.path, dump))
+        .and_then(|cmd| run_tool(cmd, "mysql", url));
+    if let Err(e) = loaded {
+        admin.drop_database_if_exists(fresh).await?;
+        return Err(e);
+    }
+    let unmovable = admin.mysql_unmovable_objects(fresh).await?;
+    if !unmovable.is_empty() {
+        admin.drop_database_if_exists(fresh).await?;
+        return Err(BackupError::Invalid(format!(
+            "the generation holds objects that dbcheck's MySQL restore cannot swap in ({}); nothing was restored — load its db/dump.sql with the mysql client instead",
+            unmovable.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 fn sqlite_path(url: &DatabaseUrl) -> PathBuf {
@@ -163,7 +205,23 @@ pub async fn restore_generation(
             (exists, None)
         }
         Dialect::Mysql => {
-            return Err(BackupError::Invalid("restoring MySQL/MariaDB databases is not supported".into()));
+            let name = pg_name(url)?;
+            let server = ShadowServer::new(url, timeout);
+            let mut admin = connect(&server.url_of("information_schema")?, &writable).await?;
+            let exists = admin.database_exists(&name).await?;
+            if exists {
+                let n = admin.other_connections(&name).await?;
+                if n > 0 && !opts.force {
+                    return Err(BackupError::InUse { database: url.redacted(), count: n });
+                }
+            }
+            // The dump goes into the new database before anything else: a dump the server
+            // refuses stops the restore before the safety backup.
+            let dump = gen_dir.join(&manifest.dump_path);
+            let fresh = short(&name, "_dbcheck_restore");
+            mysql_load_fresh(&mut admin, url, manifest, &fresh, &dump, opts.backup.settings.mysql_bin_dir.as_deref())
+                .await?;
+            (exists, Some(admin))
         }
     };
     // The safety backup.
@@ -237,7 +295,59 @@ pub async fn restore_generation(
                 "restored into a new database `{fresh}`, then swapped in as `{name}` (the previous one was dropped after the swap)"
             )
         }
-        _ => {
+        Dialect::Mysql => {
+            let mut admin = admin.ok_or_else(|| BackupError::Invalid("no admin connection".into()))?;
+            let name = pg_name(url)?;
+            let fresh = short(&name, "_dbcheck_restore");
+            let old = short(&name, "_dbcheck_old");
+            if exists {
+                if opts.force {
+                    admin.terminate_connections(&name).await?;
+                } else {
+                    let n = admin.other_connections(&name).await?;
+                    if n > 0 {
+                        admin.drop_database_if_exists(&fresh).await?;
+                        return Err(BackupError::InUse { database: url.redacted(), count: n });
+                    }
+                }
+                let charset = admin.mysql_database_charset(&name).await?;
+                admin.drop_database_if_exists(&old).await?;
+                admin.mysql_create_database(&old, charset.as_ref()).await?;
+            } else {
+                let charset = admin.mysql_database_charset(&fresh).await?;
+                admin.mysql_create_database(&name, charset.as_ref()).await?;
+            }
+            // Views cannot change database: they are recreated from their definitions. Tables and
+            // views share one namespace, so the target's views go first (and come back if the
+            // swap fails).
+            let new_views = admin.mysql_views(&fresh).await?;
+            let old_views = if exists { admin.mysql_views(&name).await? } else { Vec::new() };
+            let old_names: Vec<String> = old_views.iter().map(|(v, _)| v.clone()).collect();
+            admin.mysql_replace_views(&name, &old_names, &[]).await?;
+            // One statement: every table moves, or none does.
+            if let Err(e) = admin.mysql_swap_tables(&name, &fresh, &old, MYSQL_SWAP_LOCK_WAIT_S).await {
+                let _ = admin.mysql_replace_views(&name, &[], &old_views).await;
+                admin.drop_database_if_exists(&fresh).await?;
+                admin.drop_database_if_exists(&old).await?;
+                return Err(e.into());
+            }
+            admin.drop_database_if_exists(&old).await?;
+            let failed = admin.mysql_replace_views(&name, &[], &new_views).await?;
+            admin.drop_database_if_exists(&fresh).await?;
+            admin.close().await;
+            if !failed.is_empty() {
+                return Err(BackupError::Invalid(format!(
+                    "the tables were restored, but {} view(s) could not be created ({}); the files were not restored; {recovery}",
+                    failed.len(),
+                    failed.join("; ")
+                )));
+            }
+            format!(
+                "loaded into a new database `{fresh}`, then its tables swapped into `{name}` by one RENAME TABLE and its {} view(s) recreated there (the previous tables and views were dropped after the swap)",
+                new_views.len()
+            )
+        }
+        Dialect::Sqlite => {
             let target = sqlite_path(url);
             let tmp = PathBuf::from(format!("{}.dbcheck-restore", target.display()));
             fs::copy(&dump, &tmp).map_err(BackupError::io("cannot write", &tmp))?;

@@ -1,6 +1,9 @@
 //! `backup verify`: the manifest's own checksum, every file's size and SHA-256, no missing or
 //! extra files, the dump readable, and the invariant that every file the backed-up database
 //! references is in the generation. Each kind of corruption is its own finding code.
+//!
+//! Readable means: `pg_restore` reads the whole PostgreSQL dump, the SQLite copy passes
+//! `integrity_check`, a MySQL dump runs from its header to `mysqldump`'s closing line.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -295,6 +298,10 @@ async fn dump_problem(manifest: &Manifest, dump: &Path, pg_bin_dir: Option<&Path
             }
             None
         }
+        // The dump's checksum is compared above; here it must be a whole dump, header to the
+        // `-- Dump completed` line. Its references were read from this very file when the backup
+        // was taken (`meta/refs.jsonl`, itself checksummed), so no server is needed to verify.
+        "mysql" => super::tools::mysql_dump_problem(dump),
         other => Some(format!("unknown dump format `{other}`")),
     }
 }

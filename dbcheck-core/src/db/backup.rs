@@ -1,6 +1,7 @@
 //! The SQL behind `backup` and `restore`: the exported snapshot (PostgreSQL `pg_export_snapshot()`
 //! in a `REPEATABLE READ READ ONLY` transaction), row counts read inside it, SQLite `VACUUM INTO`
-//! and `integrity_check`, and the server-side steps of a restore (connections, create, rename).
+//! and `integrity_check`, the schema text of a SQLite copy, MySQL's non-transactional tables, and
+//! the server-side steps of a restore (connections, create, rename; MySQL's table swap).
 
 use std::path::Path;
 
@@ -76,12 +77,197 @@ impl Db {
                     reuse_key: None,
                 })
             }
-            Dialect::Mysql => Err(DbError::Query {
-                url: self.url().redacted(),
-                context: "starting the backup snapshot".to_owned(),
-                reason: "backups of MySQL/MariaDB databases are not supported".to_owned(),
-            }),
+            // The snapshot is `mysqldump --single-transaction`'s own; this records the server
+            // and its clock just before the dump starts. Nothing else is read here: the rest comes
+            // from the dump itself.
+            Dialect::Mysql => {
+                let rows = self
+                    .text_rows(
+                        "SELECT VERSION(), DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')".to_owned(),
+                        "reading the server version",
+                    )
+                    .await?;
+                let row = rows.into_iter().next().unwrap_or_default();
+                let version = row.first().cloned().flatten().unwrap_or_default();
+                Ok(Snapshot {
+                    id: None,
+                    lsn: None,
+                    time: row.get(1).cloned().flatten().unwrap_or_default(),
+                    server_major: version.split(|c: char| !c.is_ascii_digit()).next().and_then(|m| m.parse().ok()),
+                    server_version: version,
+                    reuse_key: None,
+                })
+            }
         }
+    }
+
+    /// The `CREATE` statements of this SQLite database in creation order, each ending with `;`.
+    pub async fn sqlite_schema_sql(&mut self) -> Result<String, DbError> {
+        let rows = self
+            .text_rows(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid".to_owned(),
+                "reading the schema of the SQLite copy",
+            )
+            .await?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).map(|s| format!("{s};\n")).collect())
+    }
+
+    /// MySQL: the tables of the current database whose engine is not InnoDB (`name (ENGINE)`);
+    /// `mysqldump --single-transaction` reads only InnoDB tables from its snapshot.
+    pub async fn mysql_nontransactional_tables(&mut self) -> Result<Vec<String>, DbError> {
+        let sql = "SELECT CONCAT(TABLE_NAME, ' (', COALESCE(ENGINE, '?'), ')') FROM information_schema.TABLES \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+                   AND COALESCE(ENGINE, '') <> 'InnoDB' ORDER BY TABLE_NAME";
+        let rows = self.text_rows(sql.to_owned(), "looking for non-transactional tables").await?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+    }
+
+    /// MySQL: the tables (base tables and sequences, not views) of database `name`.
+    pub async fn mysql_tables_of(&mut self, name: &str) -> Result<Vec<String>, DbError> {
+        let sql = format!(
+            "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} \
+             AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME",
+            Dialect::Mysql.quote_literal(name)
+        );
+        let rows = self.text_rows(sql, "listing the tables to swap").await?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+    }
+
+    /// MySQL: the objects of database `name` that the restore's swap cannot carry over
+    /// (triggers, routines, events), as `kind name`.
+    pub async fn mysql_unmovable_objects(&mut self, name: &str) -> Result<Vec<String>, DbError> {
+        let n = Dialect::Mysql.quote_literal(name);
+        let sql = format!(
+            "SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {n} \
+             UNION ALL SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {n} \
+             UNION ALL SELECT CONCAT('event ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {n}"
+        );
+        let rows = self.text_rows(sql, "looking for triggers, routines and events").await?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+    }
+
+    /// MySQL: the views of database `name` as `(name, CREATE VIEW statement)`, the statements read
+    /// with `name` as the default database so that its own tables are not qualified (and the
+    /// statement creates the same view in whichever database is current).
+    pub async fn mysql_views(&mut self, name: &str) -> Result<Vec<(String, String)>, DbError> {
+        let d = Dialect::Mysql;
+        let sql = format!(
+            "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {} ORDER BY TABLE_NAME",
+            d.quote_literal(name)
+        );
+        let names: Vec<String> = self
+            .text_rows(sql, "listing the views")
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.execute(&format!("USE {}", d.quote_ident(name)), "reading the views").await?;
+        let mut out = Vec::new();
+        for v in names {
+            let rows = self.text_rows(format!("SHOW CREATE VIEW {}", d.quote_ident(&v)), "reading a view").await;
+            let rows = match rows {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = self.execute("USE information_schema", "reading the views").await;
+                    return Err(e);
+                }
+            };
+            if let Some(create) = rows.into_iter().next().and_then(|r| r.get(1).cloned().flatten()) {
+                out.push((v, create));
+            }
+        }
+        self.execute("USE information_schema", "reading the views").await?;
+        Ok(out)
+    }
+
+    /// MySQL: in database `target`, drop the views named `drop`, then run the `create` statements
+    /// of [`Db::mysql_views`] — retried while any succeeds, so a view over another view waits for
+    /// it. Returns the views that could not be created, with the server's message.
+    pub async fn mysql_replace_views(
+        &mut self,
+        target: &str,
+        drop: &[String],
+        create: &[(String, String)],
+    ) -> Result<Vec<String>, DbError> {
+        let d = Dialect::Mysql;
+        self.execute(&format!("USE {}", d.quote_ident(target)), "replacing the views").await?;
+        let result = async {
+            for v in drop {
+                self.execute(&format!("DROP VIEW IF EXISTS {}", d.quote_ident(v)), "dropping a view").await?;
+            }
+            let mut pending: Vec<&(String, String)> = create.iter().collect();
+            loop {
+                let mut failed = Vec::new();
+                let mut errors = Vec::new();
+                for item in &pending {
+                    if let Err(e) = self.execute(&item.1, "creating a view").await {
+                        failed.push(*item);
+                        errors.push(format!("{}: {e}", item.0));
+                    }
+                }
+                if failed.is_empty() || failed.len() == pending.len() {
+                    return Ok(errors);
+                }
+                pending = failed;
+            }
+        }
+        .await;
+        self.execute("USE information_schema", "replacing the views").await?;
+        result
+    }
+
+    /// MySQL: the default character set and collation of database `name`, when it exists.
+    pub async fn mysql_database_charset(&mut self, name: &str) -> Result<Option<(String, String)>, DbError> {
+        let sql = format!(
+            "SELECT CAST(DEFAULT_CHARACTER_SET_NAME AS CHAR), CAST(DEFAULT_COLLATION_NAME AS CHAR) \
+             FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
+            Dialect::Mysql.quote_literal(name)
+        );
+        let rows = self.text_rows(sql, "looking up the database").await?;
+        Ok(rows.into_iter().next().and_then(|r| Some((r.first().cloned().flatten()?, r.get(1).cloned().flatten()?))))
+    }
+
+    /// MySQL: `CREATE DATABASE name` with the given default character set and collation.
+    pub async fn mysql_create_database(
+        &mut self,
+        name: &str,
+        charset: Option<&(String, String)>,
+    ) -> Result<(), DbError> {
+        let d = Dialect::Mysql;
+        let mut sql = format!("CREATE DATABASE {}", d.quote_ident(name));
+        if let Some((cs, coll)) = charset {
+            sql.push_str(&format!(" CHARACTER SET {} COLLATE {}", d.quote_ident(cs), d.quote_ident(coll)));
+        }
+        self.execute(&sql, "creating the database to restore into").await
+    }
+
+    /// MySQL: move every table of `target` into `old` and every table of `fresh` into `target`, in
+    /// one `RENAME TABLE` statement (all or nothing), waiting at most `lock_wait_s` for locks.
+    pub async fn mysql_swap_tables(
+        &mut self,
+        target: &str,
+        fresh: &str,
+        old: &str,
+        lock_wait_s: u64,
+    ) -> Result<(), DbError> {
+        let d = Dialect::Mysql;
+        let q = |db: &str, t: &str| format!("{}.{}", d.quote_ident(db), d.quote_ident(t));
+        let mut pairs = Vec::new();
+        for t in self.mysql_tables_of(target).await? {
+            pairs.push(format!("{} TO {}", q(target, &t), q(old, &t)));
+        }
+        for t in self.mysql_tables_of(fresh).await? {
+            pairs.push(format!("{} TO {}", q(fresh, &t), q(target, &t)));
+        }
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        self.execute(&format!("SET SESSION lock_wait_timeout = {lock_wait_s}"), "swapping the restored tables in")
+            .await?;
+        self.execute(&format!("RENAME TABLE {}", pairs.join(", ")), "swapping the restored tables in").await
     }
 
     /// End the snapshot transaction (PostgreSQL); nothing to do elsewhere.
@@ -139,18 +325,40 @@ impl Db {
         Ok(if lines.len() == 1 && lines[0] == "ok" { Vec::new() } else { lines })
     }
 
-    /// Sessions connected to database `name` other than this one (PostgreSQL).
+    /// Sessions connected to database `name` other than this one (PostgreSQL `pg_stat_activity`;
+    /// MySQL `PROCESSLIST`, which shows other users' sessions only with the `PROCESS` privilege).
     pub async fn other_connections(&mut self, name: &str) -> Result<u64, DbError> {
-        let sql = format!(
-            "SELECT count(*)::text FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid()",
-            Dialect::Postgres.quote_literal(name)
-        );
+        let d = self.dialect();
+        let sql = match d {
+            Dialect::Mysql => format!(
+                "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = {} AND ID <> CONNECTION_ID()",
+                d.quote_literal(name)
+            ),
+            _ => format!(
+                "SELECT count(*)::text FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid()",
+                Dialect::Postgres.quote_literal(name)
+            ),
+        };
         let rows = self.text_rows(sql, "counting the connections to the database").await?;
         Ok(rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|n| n.parse().ok()).unwrap_or(0))
     }
 
-    /// End every other session on database `name` (PostgreSQL; `restore --force`).
+    /// End every other session on database `name` (`restore --force`; MySQL: `KILL CONNECTION`).
     pub async fn terminate_connections(&mut self, name: &str) -> Result<(), DbError> {
+        if self.dialect() == Dialect::Mysql {
+            let sql = format!(
+                "SELECT CAST(ID AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = {} AND ID <> CONNECTION_ID()",
+                Dialect::Mysql.quote_literal(name)
+            );
+            let ids = self.text_rows(sql, "listing the other connections to the database").await?;
+            for id in ids.into_iter().filter_map(|r| r.into_iter().next().flatten()) {
+                if id.bytes().all(|b| b.is_ascii_digit()) {
+                    // A session that ended meanwhile is fine.
+                    let _ = self.execute(&format!("KILL CONNECTION {id}"), "ending a connection").await;
+                }
+            }
+            return Ok(());
+        }
         let sql = format!(
             "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid()",
             Dialect::Postgres.quote_literal(name)
@@ -158,10 +366,16 @@ impl Db {
         self.text_rows(sql, "ending the other connections to the database").await.map(drop)
     }
 
-    /// Whether database `name` exists on this server (PostgreSQL).
+    /// Whether database `name` exists on this server (PostgreSQL, MySQL).
     pub async fn database_exists(&mut self, name: &str) -> Result<bool, DbError> {
-        let sql =
-            format!("SELECT datname::text FROM pg_database WHERE datname = {}", Dialect::Postgres.quote_literal(name));
+        let d = self.dialect();
+        let sql = match d {
+            Dialect::Mysql => format!(
+                "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
+                d.quote_literal(name)
+            ),
+            _ => format!("SELECT datname::text FROM pg_database WHERE datname = {}", d.quote_literal(name)),
+        };
         Ok(!self.text_rows(sql, "looking up the database").await?.is_empty())
     }
 
@@ -171,9 +385,9 @@ impl Db {
         self.execute(&sql, "creating the database to restore into").await
     }
 
-    /// `DROP DATABASE IF EXISTS name` (PostgreSQL).
+    /// `DROP DATABASE IF EXISTS name` (PostgreSQL, MySQL).
     pub async fn drop_database_if_exists(&mut self, name: &str) -> Result<(), DbError> {
-        let sql = format!("DROP DATABASE IF EXISTS {}", Dialect::Postgres.quote_ident(name));
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.dialect().quote_ident(name));
         self.execute(&sql, "dropping a database").await
     }
 

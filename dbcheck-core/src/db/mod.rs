@@ -7,6 +7,7 @@ mod fix;
 mod history;
 mod integrity;
 mod introspect;
+mod lint;
 mod migrate;
 mod shadow;
 mod url;
@@ -27,7 +28,7 @@ pub use migrate::{
     AUDIT_TABLE, ApplyOutcome, LockHolder, PreflightCount, ResolveSql, history_table_ddl, is_atomic, mysql_lock_name,
     postgres_lock_key,
 };
-pub use shadow::{ShadowDb, ShadowServer};
+pub use shadow::{SHADOW_PREFIX, ShadowDb, ShadowServer};
 pub use url::{DatabaseUrl, Dialect, redact_url};
 
 /// Failures talking to a database. Messages never contain a password.

@@ -98,6 +98,17 @@ pub fn check_against_base(
     discovery: &Discovery,
     base: Option<&str>,
 ) -> Result<(GitBaseReport, Vec<Finding>), GitBaseError> {
+    let (report, at_base) = migrations_at_base(discovery, base)?;
+    let findings = compare(&at_base, discovery, &report.base);
+    Ok((report, findings))
+}
+
+/// The migrations of `discovery`'s folder as they were at `base` (or the default base), read from
+/// git into a scratch folder that is removed again (the returned discovery holds their bytes).
+pub fn migrations_at_base(
+    discovery: &Discovery,
+    base: Option<&str>,
+) -> Result<(GitBaseReport, Discovery), GitBaseError> {
     let dir = &discovery.dir;
     let (base, commit) = resolve_base(dir, base)?;
     let top = PathBuf::from(String::from_utf8_lossy(&git(dir, &["rev-parse", "--show-toplevel"])?).trim());
@@ -138,7 +149,7 @@ pub fn check_against_base(
         at_base: at_base.migrations.len(),
         on_disk: discovery.migrations.len(),
     };
-    Ok((report, compare(&at_base, discovery, &base)))
+    Ok((report, at_base))
 }
 
 /// The pure comparison of the migrations at the base with those on disk.

@@ -181,6 +181,11 @@ impl Interpreter {
         }
     }
 
+    /// The schema as it stands after the statements applied so far.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
     /// The result so far.
     pub fn finish(self) -> StaticSchema {
         StaticSchema { schema: self.schema, origins: self.origins, unmodelled: self.unmodelled }

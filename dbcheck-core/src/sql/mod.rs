@@ -15,6 +15,7 @@ pub use compare::{comparable, comparable_expression, restrict_namespaces};
 pub use interpret::{Interpreter, Origin, Statement, StaticSchema, Unmodelled, object_key, statements};
 pub use lexer::{Kind as TokenKind, Token, tokenize};
 pub use oracle::{mismatch_findings, static_disagreements, unmodelled_findings};
+pub(crate) use parser::Cursor;
 
 use crate::db::Dialect;
 use crate::migrations::Discovery;

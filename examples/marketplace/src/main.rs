@@ -5,6 +5,8 @@
 //! SQLite is the default (`target/marketplace.sqlite3`, created on first run). Set `DATABASE_URL`
 //! to a `postgres://` URL to run it against PostgreSQL with the reference `migrations/` folder.
 
+mod models;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,6 +41,9 @@ async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let migrator = Migrator::new(migrations.as_path()).await?;
     migrator.run(&mut conn).await?;
     seed(&mut conn).await?;
+    // The pages' reads, through the guarded structs.
+    let ads = models::listings(&mut conn).await?;
+    let images = models::primary_images(&mut conn).await?;
     conn.close().await?;
 
     // The startup gate: the same check `cargo dbcheck status` runs, as a library call.
@@ -60,6 +65,10 @@ async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     if dbcheck::max_severity(&report.findings) == Some(dbcheck::Severity::Error) {
         println!("refusing to serve: the database does not match the migrations");
         return Ok(ExitCode::FAILURE);
+    }
+    for ad in &ads {
+        let image = images.iter().find(|i| i.ad_id == ad.id).map_or("no image", |i| i.file_path.as_str());
+        println!("  ad {} /ads/{} {:?} ({image})", ad.id, ad.slug, ad.title);
     }
     println!("ready to serve");
     Ok(ExitCode::SUCCESS)

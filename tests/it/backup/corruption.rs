@@ -93,6 +93,12 @@ async fn sqlite_every_corruption_has_its_own_code() {
 }
 
 #[tokio::test]
+async fn mysql_every_corruption_has_its_own_code() {
+    let db = require_db!(TestDb::mysql().await);
+    all_kinds(&db, "db/dump.sql").await;
+}
+
+#[tokio::test]
 async fn postgres_every_corruption_has_its_own_code() {
     let db = require_db!(TestDb::postgres().await);
     all_kinds(&db, "db/dump.pgdump").await;

@@ -1,9 +1,11 @@
-//! `backup`, `backup verify` and `restore` against real PostgreSQL and SQLite databases and real
-//! folders: round trips into fresh databases and folders, a continuous writer during backups,
-//! every kind of corruption with its own finding code, and retention with hard links.
+//! `backup`, `backup verify` and `restore` against real PostgreSQL, MariaDB/MySQL and SQLite
+//! databases and real folders: round trips into fresh databases and folders, a continuous writer
+//! during backups, every kind of corruption with its own finding code, retention with hard links,
+//! and MySQL's password handling, table swap and refusals.
 #![expect(clippy::unwrap_used, reason = "scenario helpers fail the test loudly on setup errors")]
 
 mod corruption;
+mod mysql;
 mod roundtrip;
 mod writer;
 
@@ -98,8 +100,22 @@ pub(crate) async fn verify(dir: &Path, id: &str) -> VerifyReport {
 
 /// Restore `id` into `target` (a database URL) and the files root `uploads`.
 pub(crate) async fn restore(dir: &Path, id: &str, target: &str, uploads: &Path, force: bool) -> Result<(), String> {
+    restore_with(dir, id, target, uploads, force, options(dir, uploads, 7)).await
+}
+
+/// Restore `id` with the given backup options (jobs, tool folders, …).
+pub(crate) async fn restore_with(
+    dir: &Path,
+    id: &str,
+    target: &str,
+    uploads: &Path,
+    force: bool,
+    backup: BackupOptions,
+) -> Result<(), String> {
     let report = verify(dir, id).await;
-    let opts = RestoreOptions { backup: options(dir, uploads, 7), force, code_versions: None };
+    let mut backup = backup;
+    backup.files = vec![entry(uploads)];
+    let opts = RestoreOptions { backup, force, code_versions: None };
     let url = DatabaseUrl::parse(target).unwrap();
     restore_generation(&url, &report, &opts).await.map(drop).map_err(|e| e.to_string())
 }
@@ -115,6 +131,9 @@ pub(crate) async fn references(url: &str) -> Vec<String> {
     use sqlx::Connection as _;
     if url.starts_with("sqlite") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT file_path FROM ad_images ORDER BY id").fetch_all(&mut c).await.unwrap()
+    } else if url.starts_with("mysql") {
+        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
         sqlx::query_scalar("SELECT file_path FROM ad_images ORDER BY id").fetch_all(&mut c).await.unwrap()
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();

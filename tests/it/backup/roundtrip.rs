@@ -1,5 +1,7 @@
-//! Backup → change everything → restore, on SQLite and PostgreSQL; hard links between
-//! generations and retention (7 generations pruned to 3, each still verifying on its own).
+//! Backup → change everything → restore, on SQLite, PostgreSQL (custom and `-Fd -j 2` directory
+//! format) and MariaDB/MySQL; `meta/schema.sql` and `meta/schema.json` in every generation; hard
+//! links between generations and retention (7 generations pruned to 3, each still verifying on
+//! its own).
 
 use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -8,7 +10,39 @@ use dbcheck_tests::{TestDb, require_db};
 
 use super::*;
 
+/// `meta/schema.sql` holds the DDL of both tables and no data; `meta/schema.json` is the
+/// introspected schema with both tables; both are listed in the manifest.
+fn assert_schema_files(g: &std::path::Path) {
+    let sql = std::fs::read_to_string(g.join("meta/schema.sql")).unwrap();
+    let lower = sql.to_lowercase();
+    for table in ["ads", "ad_images"] {
+        let created = ["create table ", "create table public."].iter().any(|p| {
+            [format!("{p}{table} "), format!("{p}\"{table}\""), format!("{p}`{table}`")]
+                .iter()
+                .any(|c| lower.contains(c.as_str()))
+        });
+        assert!(created, "{table} in schema.sql:\n{sql}");
+    }
+    assert!(lower.contains("file_path"), "{sql}");
+    assert!(
+        !lower.contains("insert into") && !sql.contains("ad 1'") && !sql.contains("ads/1/1.jpg"),
+        "no data:\n{sql}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(g.join("meta/schema.json")).unwrap()).unwrap();
+    let text = json.to_string();
+    assert!(text.contains("ad_images") && text.contains("file_path"), "{text}");
+    let m: dbcheck_core::backup::Manifest =
+        serde_json::from_slice(&std::fs::read(g.join("manifest.json")).unwrap()).unwrap();
+    for f in ["meta/schema.sql", "meta/schema.json"] {
+        assert!(m.files.iter().any(|e| e.path == f), "{f} in the manifest");
+    }
+}
+
 async fn roundtrip(db: &TestDb, fresh: &TestDb) {
+    roundtrip_with(db, fresh, 1).await;
+}
+
+async fn roundtrip_with(db: &TestDb, fresh: &TestDb, jobs: u32) {
     let work = tempfile::tempdir().unwrap();
     let uploads = work.path().join("uploads");
     let dir = work.path().join("backups");
@@ -17,7 +51,8 @@ async fn roundtrip(db: &TestDb, fresh: &TestDb) {
         add_ad(db, &uploads, i).await;
     }
     std::fs::write(uploads.join("stray.txt"), "not referenced").unwrap();
-    let opts = options(&dir, &uploads, 7);
+    let mut opts = options(&dir, &uploads, 7);
+    opts.settings.jobs = jobs;
     let id = backup(db.url(), &opts).await;
     let before_refs = references(db.url()).await;
     let before_files = tree(&uploads);
@@ -34,6 +69,7 @@ async fn roundtrip(db: &TestDb, fresh: &TestDb) {
         assert!(g.join(name).is_file(), "{name}");
     }
     assert!(!g.join("files/0/stray.txt").exists(), "include_uploads = referenced copies referenced files only");
+    assert_schema_files(&g);
     let report = verify(&dir, &id).await;
     assert!(report.ok(), "{:?}", report.findings);
     assert_eq!(report.references_checked, 20);
@@ -41,7 +77,14 @@ async fn roundtrip(db: &TestDb, fresh: &TestDb) {
     // Restore into a fresh database and folder.
     let fresh_uploads = work.path().join("fresh-uploads");
     std::fs::create_dir_all(&fresh_uploads).unwrap();
-    restore(&dir, &id, fresh.url(), &fresh_uploads, false).await.unwrap();
+    if jobs > 1 {
+        let m = report.manifest.as_ref().unwrap();
+        assert_eq!((m.dump_format.as_str(), m.dump_path.as_str()), ("directory", "db/dump.dir"));
+        assert!(g.join("db/dump.dir/toc.dat").is_file());
+        let parts = m.files.iter().filter(|f| f.path.starts_with("db/dump.dir/")).count();
+        assert!(parts >= 3, "toc.dat and one data file per table: {parts}");
+    }
+    restore_with(&dir, &id, fresh.url(), &fresh_uploads, false, opts.clone()).await.unwrap();
     assert_eq!(references(fresh.url()).await, before_refs);
     let restored = tree(&fresh_uploads);
     for r in &before_refs {
@@ -51,7 +94,7 @@ async fn roundtrip(db: &TestDb, fresh: &TestDb) {
     // Change the original, then restore over it: the safety backup saves the changed state.
     db.execute("DELETE FROM ad_images WHERE id <= 5; DELETE FROM ads WHERE id <= 5").await;
     std::fs::write(uploads.join("ads/6/6.jpg"), "overwritten").unwrap();
-    restore(&dir, &id, db.url(), &uploads, false).await.unwrap();
+    restore_with(&dir, &id, db.url(), &uploads, false, opts.clone()).await.unwrap();
     assert_eq!(references(db.url()).await, before_refs);
     assert_eq!(tree(&uploads).get("ads/6/6.jpg"), before_files.get("ads/6/6.jpg"));
     let listing = dbcheck_core::backup::list_generations(&dir);
@@ -70,6 +113,22 @@ async fn postgres_roundtrip() {
     let db = require_db!(TestDb::postgres().await);
     let fresh = require_db!(TestDb::postgres().await);
     roundtrip(&db, &fresh).await;
+}
+
+#[tokio::test]
+async fn mysql_roundtrip() {
+    let db = require_db!(TestDb::mysql().await);
+    let fresh = require_db!(TestDb::mysql().await);
+    roundtrip(&db, &fresh).await;
+}
+
+/// `jobs = 2`: `pg_dump -Fd -j 2` into `db/dump.dir/`, verified (every file of the folder in the
+/// manifest, `pg_restore` reads it) and restored with `pg_restore -j 2`.
+#[tokio::test]
+async fn postgres_directory_format_with_two_jobs_roundtrip() {
+    let db = require_db!(TestDb::postgres().await);
+    let fresh = require_db!(TestDb::postgres().await);
+    roundtrip_with(&db, &fresh, 2).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,75 @@
+//! `cargo dbcheck lint` end to end. Every rule has a fixture folder `tests/cli/lint/<rule-id>/`
+//! with `ok/` and `err/` sqlx migration folders (optionally a `dialect` file): `err` must raise
+//! the rule, `ok` must not, and the rendered diagnostic of `err` is kept as `err.snap`
+//! (rendered with `-v`, so `info` rules show too; regenerate with `UPDATE_EXPECT=1 cargo test -p cargo-dbcheck --test cli lint::`).
+
+use std::path::{Path, PathBuf};
+
+use crate::project::{TempProject, output_text};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/lint")
+}
+
+/// Copy the files under `from` into the project at `rel`.
+fn copy_tree(p: &TempProject, from: &Path, rel: &str) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let target = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        if path.is_dir() {
+            copy_tree(p, &path, &target);
+        } else {
+            p.write(&target, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// A temp project whose migrations are the `.sql` files of `dir`, linted as `dialect`; the files
+/// under the rule's optional `code/` folder (Rust sources, `diesel.toml`) go to the project root.
+fn project_from(dir: &Path, dialect: &str) -> TempProject {
+    let p = TempProject::new(&format!("[package.metadata.dbcheck]\ndialect = \"{dialect}\"\n"));
+    if let Some(code) = dir.parent().map(|d| d.join("code")).filter(|c| c.is_dir()) {
+        copy_tree(&p, &code, "");
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        p.write(&format!("migrations/{name}"), std::fs::read(&path).unwrap());
+    }
+    p
+}
+
+fn lint_json(p: &TempProject) -> serde_json::Value {
+    let out = p.cmd().args(["dbcheck", "lint", "--offline", "--message-format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"))
+}
+
+fn codes(json: &serde_json::Value) -> Vec<String> {
+    json["results"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn every_rule_has_fixtures_that_pass_and_fail_with_a_stable_diagnostic() {
+    let mut checked = 0;
+    for rule in dbcheck_core::lint::all_rules() {
+        let id = rule.meta().id;
+        let dir = fixtures().join(id);
+        assert!(dir.join("ok").is_dir() && dir.join("err").is_dir(), "fixtures missing for {id}: {}", dir.display());
+        let dialect = std::fs::read_to_string(dir.join("dialect"))
+            .map_or_else(|_| "postgres".to_owned(), |d| d.trim().to_owned());
+        let ok = codes(&lint_json(&project_from(&dir.join("ok"), &dialect)));
+        assert!(!ok.iter().any(|c| c == id), "{id}: the ok fixture raised it: {ok:?}");
+        let err_project = project_from(&dir.join("err"), &dialect);
+        let err = codes(&lint_json(&err_project));
+        assert!(err.iter().any(|c| c == id), "{id}: the err fixture did not raise it: {err:?}");
+        let out = err_project.cmd().args(["dbcheck", "lint", "--offline", "--color", "never", "-v"]).output().unwrap();
+        let (_, stderr) = output_text(&out);
+        let root = err_project.path().to_string_lossy().into_owned();
+        let shown = stderr.replace(&root, "$PROJECT");
+        expect_test::expect_file![dir.join("err.snap")].assert_eq(&shown);
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE ads ALTER COLUMN title TYPE varchar(200);

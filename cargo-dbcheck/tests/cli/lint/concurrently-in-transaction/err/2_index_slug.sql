@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY ads_slug_idx ON ads (slug);

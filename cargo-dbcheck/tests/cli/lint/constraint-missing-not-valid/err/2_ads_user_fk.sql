@@ -1,0 +1,2 @@
+SET LOCAL lock_timeout = '5s';
+ALTER TABLE ads ADD CONSTRAINT ads_user_fk FOREIGN KEY (user_id) REFERENCES users (id);

@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN full_name text;
+UPDATE users SET full_name = name;

@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+ALTER TYPE ad_status ADD VALUE 'expired';

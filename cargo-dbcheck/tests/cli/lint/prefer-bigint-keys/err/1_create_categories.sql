@@ -1,0 +1,4 @@
+CREATE TABLE categories (
+    id        serial PRIMARY KEY,
+    name      text NOT NULL
+);

@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+ALTER TABLE ads ADD COLUMN slug varchar(80);

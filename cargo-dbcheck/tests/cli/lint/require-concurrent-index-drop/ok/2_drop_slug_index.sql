@@ -1,0 +1,2 @@
+-- no-transaction
+DROP INDEX CONCURRENTLY ads_slug_idx;

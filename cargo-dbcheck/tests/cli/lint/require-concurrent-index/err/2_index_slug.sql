@@ -1,0 +1,1 @@
+CREATE INDEX ads_slug_idx ON ads (slug);

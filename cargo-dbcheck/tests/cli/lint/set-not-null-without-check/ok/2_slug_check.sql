@@ -1,0 +1,1 @@
+ALTER TABLE ads ADD CONSTRAINT ads_slug_not_null CHECK (slug IS NOT NULL) NOT VALID;

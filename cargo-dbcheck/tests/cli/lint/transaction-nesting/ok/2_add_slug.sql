@@ -1,0 +1,3 @@
+SET lock_timeout = '5s';
+ALTER TABLE ads ADD COLUMN slug text;
+UPDATE ads SET slug = lower(title);

@@ -1,0 +1,1 @@
+ALTER TABLE ads ADD CONSTRAINT ads_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;

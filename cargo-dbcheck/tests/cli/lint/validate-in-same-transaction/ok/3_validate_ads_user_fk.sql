@@ -1,0 +1,1 @@
+ALTER TABLE ads VALIDATE CONSTRAINT ads_user_fk;

@@ -1,0 +1,1 @@
+CREATE TABLE ads (id bigint PRIMARY KEY, title text);

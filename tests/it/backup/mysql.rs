@@ -1,0 +1,419 @@
+//! MariaDB/MySQL specifics: the password reaches `mysqldump`/`mysql` only through `MYSQL_PWD`
+//! (never argv, never a file of the generation); everything the manifest says about the database
+//! comes from the dump's own snapshot, even under a continuous writer; the restore's table swap
+//! keeps foreign keys working, recreates views and drops tables and views the backup did not
+//! have; triggers, non-InnoDB tables and connected applications are refused.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use dbcheck_tests::{Backend, TestDb, admin_url, require_db};
+use sqlx::Connection as _;
+
+use super::*;
+
+async fn scalar(url: &str, sql: &str) -> i64 {
+    let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+    let v: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut c).await.unwrap();
+    c.close().await.unwrap();
+    v
+}
+
+async fn admin_execute(sql: &str) {
+    let admin = admin_url(Backend::Mysql).unwrap();
+    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+}
+
+/// Databases whose name starts with `prefix` (leftovers of a restore).
+async fn databases_like(prefix: &str) -> i64 {
+    let admin = admin_url(Backend::Mysql).unwrap();
+    scalar(&admin, &format!("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{prefix}%'"))
+        .await
+}
+
+fn generations(dir: &Path) -> Vec<String> {
+    dbcheck_core::backup::list_generations(dir).generations.into_iter().map(|g| g.id).collect()
+}
+
+/// Every file under `dir`, read whole.
+fn all_bytes(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            all_bytes(&p, out);
+        } else if p.is_file() {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_password_goes_through_the_environment_never_argv_or_the_generation() {
+    let db = require_db!(TestDb::mysql().await);
+    let user = format!("bk_{}", db.name().rsplit('_').next().unwrap());
+    let secret = format!("Pw-{user}#;x y");
+    admin_execute(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY '{secret}'; GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%'"
+    ))
+    .await;
+    let mut url = url::Url::parse(db.url()).unwrap();
+    url.set_username(&user).unwrap();
+    url.set_password(Some(&secret)).unwrap();
+    let url = url.to_string();
+    assert!(!url.contains(&secret), "the secret is percent-encoded in the URL");
+
+    // Wrappers in `mysql_bin_dir` record how dbcheck runs the client programs, then run the real
+    // ones (found on PATH; the wrapper folder is not on it).
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = work.path().join("calls.log");
+    for name in ["mariadb-dump", "mysqldump", "mariadb", "mysql"] {
+        let script = format!(
+            "#!/bin/sh\nprintf 'argv: %s\\n' \"$*\" >> '{log}'\n\
+             if [ \"$MYSQL_PWD\" = '{secret}' ]; then echo 'env: MYSQL_PWD is the password' >> '{log}'; fi\n\
+             case \"$1\" in --version) ;; *) sleep 0.3 ;; esac\nexec {name} \"$@\"\n",
+            log = log.display()
+        );
+        let p = bin.join(name);
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    // Meanwhile, every process's command line as `ps` shows it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let scanner = {
+        let (stop, secret, bin) = (stop.clone(), secret.clone(), bin.to_string_lossy().into_owned());
+        std::thread::spawn(move || {
+            let (mut seen, mut leaked) = (0usize, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let Ok(raw) = std::fs::read(e.path().join("cmdline")) else { continue };
+                    let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+                    if cmdline.contains(&bin) || cmdline.contains("--single-transaction") {
+                        seen += 1;
+                    }
+                    if cmdline.contains(&secret) {
+                        leaked.push(cmdline);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (seen, leaked)
+        })
+    };
+
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    for i in 1..=3 {
+        add_ad(&db, &uploads, i).await;
+    }
+    let mut opts = options(&dir, &uploads, 7);
+    opts.settings.mysql_bin_dir = Some(bin.clone());
+    let parsed = DatabaseUrl::parse(&url).unwrap();
+    let outcome = create_backup(&parsed, &opts).await.unwrap();
+    assert!(verify(&dir, &outcome.id).await.ok());
+    db.execute("DELETE FROM ad_images").await;
+    restore_with(&dir, &outcome.id, &url, &uploads, false, opts.clone()).await.unwrap();
+    assert_eq!(references(db.url()).await.len(), 3, "restored through the password-protected account");
+    stop.store(true, Ordering::Relaxed);
+    let (seen, leaked) = scanner.join().unwrap();
+    admin_execute(&format!("DROP USER '{user}'@'%'")).await;
+
+    assert!(seen > 0, "the scanner saw the client programs run");
+    assert!(leaked.is_empty(), "the password was on a command line: {leaked:?}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(!calls.contains(&secret), "{calls}");
+    let runs = calls.lines().filter(|l| l.starts_with("argv: ") && !l.contains("--version")).count();
+    let with_env = calls.lines().filter(|l| *l == "env: MYSQL_PWD is the password").count();
+    // backup: dump + scratch load; restore: load into the new database, then the safety
+    // backup's dump + scratch load.
+    assert_eq!(runs, 5, "{calls}");
+    assert_eq!(with_env, runs, "every run got the password through MYSQL_PWD:\n{calls}");
+    assert!(calls.contains("--single-transaction"), "{calls}");
+    let mut files = Vec::new();
+    all_bytes(&dir, &mut files);
+    assert!(files.len() > 5);
+    for (p, bytes) in &files {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the password", p.display());
+    }
+    assert!(!serde_json::to_string(&outcome).unwrap().contains(&secret));
+}
+
+#[tokio::test]
+async fn mysql_tables_outside_innodb_are_refused() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    db.execute("CREATE TABLE counters (id INT PRIMARY KEY) ENGINE=MyISAM").await;
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let err = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap_err().to_string();
+    assert!(err.contains("counters (MyISAM)") && err.contains("InnoDB"), "{err}");
+    assert!(generations(&dir).is_empty());
+    // Converted to InnoDB, the same database backs up.
+    db.execute("ALTER TABLE counters ENGINE=InnoDB").await;
+    create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap();
+}
+
+#[tokio::test]
+async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    db.execute(
+        "CREATE TABLE ad_tags (id INT PRIMARY KEY, ad_id INT NOT NULL, FOREIGN KEY (ad_id) REFERENCES ads (id))",
+    )
+    .await;
+    for i in 1..=5 {
+        add_ad(&db, &uploads, i).await;
+        db.execute(&format!("INSERT INTO ad_tags (id, ad_id) VALUES ({i}, {i})")).await;
+    }
+    // Bytes that a text-mode client would mangle: CR LF, backslashes, quotes, NUL, binary.
+    db.execute(
+        "CREATE TABLE raw_bytes (id INT PRIMARY KEY, s TEXT, b BLOB); \
+         INSERT INTO raw_bytes VALUES (1, 'a\\nb\\r\\nc\\\\d''e\\0f', x'00ff0d0a5c27'), (2, 'ünï', NULL)",
+    )
+    .await;
+    let digest =
+        "SELECT CAST(CRC32(GROUP_CONCAT(CONCAT_WS('|', id, HEX(s), HEX(b)) ORDER BY id)) AS SIGNED) FROM raw_bytes";
+    let raw_before = scalar(db.url(), digest).await;
+    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let before = references(db.url()).await;
+    db.execute(
+        "CREATE TABLE added_later (id INT PRIMARY KEY); DELETE FROM ad_tags; DELETE FROM ad_images WHERE id > 2",
+    )
+    .await;
+    restore(&dir, &id, db.url(), &uploads, false).await.unwrap();
+    assert_eq!(references(db.url()).await, before);
+    let name = db.name();
+    let tables = |t: &str| {
+        format!("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{name}' AND TABLE_NAME = '{t}'")
+    };
+    let admin = admin_url(Backend::Mysql).unwrap();
+    assert_eq!(scalar(&admin, &tables("added_later")).await, 0, "a table the backup did not have is gone");
+    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 5);
+    assert_eq!(scalar(db.url(), digest).await, raw_before, "every byte of text and blobs restored");
+    assert_eq!(scalar(db.url(), "SELECT CAST(LENGTH(s) AS SIGNED) FROM raw_bytes WHERE id = 1").await, 12);
+    // The foreign key moved with the tables and still points at this database's `ads`.
+    let mut c = sqlx::MySqlConnection::connect(db.url()).await.unwrap();
+    let orphan = sqlx::raw_sql("INSERT INTO ad_tags (id, ad_id) VALUES (100, 9999)").execute(&mut c).await;
+    assert!(orphan.unwrap_err().to_string().contains("foreign key constraint"));
+    sqlx::raw_sql("INSERT INTO ad_tags (id, ad_id) VALUES (101, 1)").execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+    assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0, "the new and old databases are dropped");
+    assert!(dbcheck_core::backup::list_generations(&dir).generations.iter().any(|g| g.kind == "safety"));
+
+    // Views cannot change database: they are recreated in the target from the backup (a view
+    // over a view included), and a view the backup did not have is gone.
+    db.execute(
+        "CREATE VIEW ad_titles AS SELECT id, title FROM ads; \
+         CREATE VIEW a_upper AS SELECT UPPER(title) AS t FROM ad_titles",
+    )
+    .await;
+    let with_views = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    db.execute("DROP VIEW a_upper; CREATE VIEW only_here AS SELECT 1 AS x; DELETE FROM ad_tags WHERE id = 101").await;
+    restore(&dir, &with_views, db.url(), &uploads, false).await.unwrap();
+    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 6);
+    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM a_upper WHERE t LIKE 'AD %'").await, 5);
+    let views = format!("SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '{name}'");
+    assert_eq!(scalar(&admin, &views).await, 2, "ad_titles and a_upper; only_here is gone");
+    let stray = format!(
+        "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '{name}' AND VIEW_DEFINITION LIKE '%dbcheck\\_restore%'"
+    );
+    assert_eq!(scalar(&admin, &stray).await, 0, "the views read this database's tables");
+    let reads_own = format!(
+        "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '{name}' AND TABLE_NAME = 'ad_titles' \
+         AND VIEW_DEFINITION LIKE '%`{name}`.`ads`%'"
+    );
+    assert_eq!(scalar(&admin, &reads_own).await, 1);
+    assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0);
+
+    // A trigger cannot be carried over: the restore refuses before touching anything.
+    db.execute("CREATE TRIGGER ad_touch BEFORE UPDATE ON ads FOR EACH ROW SET NEW.title = NEW.title").await;
+    let with_trigger = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    db.execute("DELETE FROM ad_tags WHERE id = 101").await;
+    let count = generations(&dir).len();
+    let err = restore(&dir, &with_trigger, db.url(), &uploads, false).await.unwrap_err();
+    assert!(err.contains("trigger ad_touch") && err.contains("nothing was restored"), "{err}");
+    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 5, "untouched");
+    assert_eq!(generations(&dir).len(), count, "no safety backup either");
+    assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0);
+}
+
+#[tokio::test]
+async fn mysql_restore_stops_while_the_application_is_connected_unless_forced() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    db.execute("DELETE FROM ad_images").await;
+    let app = sqlx::MySqlConnection::connect(db.url()).await.unwrap();
+    let err = restore(&dir, &id, db.url(), &uploads, false).await.unwrap_err();
+    assert!(err.contains("1 other connection"), "{err}");
+    assert!(references(db.url()).await.is_empty(), "nothing restored");
+    restore(&dir, &id, db.url(), &uploads, true).await.unwrap();
+    assert_eq!(references(db.url()).await, ["ads/1/1.jpg"]);
+    drop(app);
+}
+
+fn content(i: i64) -> String {
+    format!("image {i} {}", "z".repeat((i % 89) as usize))
+}
+
+/// Under a continuous writer (inserts; deletes whose files a sweeper removes after a grace
+/// period), every generation verifies, and what its manifest says about the database — row
+/// counts and the references list — equals what its dump restores: they come from the dump's
+/// own snapshot, not from a later read of the live database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_backups_under_a_continuous_writer_describe_the_dump_snapshot() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    std::fs::create_dir_all(&uploads).unwrap();
+    db.execute(SCHEMA).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (url, uploads, stop, written) = (db.url().to_owned(), uploads.clone(), stop.clone(), written.clone());
+        tokio::spawn(async move {
+            let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            let mut pending: Vec<(Instant, PathBuf)> = Vec::new();
+            let mut i: i64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let rel = format!("ads/{}/{i}.jpg", i % 11);
+                let path = uploads.join(&rel);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, content(i)).unwrap();
+                let mut tx = conn.begin().await.unwrap();
+                sqlx::query("INSERT INTO ads (id, title) VALUES (?, 'ad')").bind(i).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO ad_images (id, ad_id, file_path) VALUES (?, ?, ?)")
+                    .bind(i)
+                    .bind(i)
+                    .bind(&rel)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                if i % 3 == 0 {
+                    let old = i - 2;
+                    let mut tx = conn.begin().await.unwrap();
+                    let gone: Option<String> = sqlx::query_scalar("SELECT file_path FROM ad_images WHERE ad_id = ?")
+                        .bind(old)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .unwrap();
+                    sqlx::query("DELETE FROM ad_images WHERE ad_id = ?").bind(old).execute(&mut *tx).await.unwrap();
+                    sqlx::query("DELETE FROM ads WHERE id = ?").bind(old).execute(&mut *tx).await.unwrap();
+                    tx.commit().await.unwrap();
+                    if let Some(rel) = gone {
+                        pending.push((Instant::now(), uploads.join(rel)));
+                    }
+                }
+                // The sweeper: files of deleted rows go after a grace period longer than a backup.
+                while pending.first().is_some_and(|(t, _)| t.elapsed() > Duration::from_secs(8)) {
+                    let (_, p) = pending.remove(0);
+                    let _ = std::fs::remove_file(p);
+                }
+                written.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    while written.load(Ordering::Relaxed) < 50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let opts = options(&dir, &uploads, 7);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let before = written.load(Ordering::Relaxed);
+        ids.push(backup(db.url(), &opts).await);
+        assert!(written.load(Ordering::Relaxed) > before, "the writer wrote during the backup");
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    for id in &ids {
+        let report = verify(&dir, id).await;
+        assert!(report.ok(), "{id}: {:?}", report.findings);
+        let m = report.manifest.unwrap();
+        let fresh = require_db!(TestDb::mysql().await);
+        let folder = work.path().join(format!("restore-{id}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        restore(&dir, id, fresh.url(), &folder, false).await.unwrap();
+        let refs = references(fresh.url()).await;
+        assert!(!refs.is_empty());
+        assert_eq!(m.row_counts["ad_images"], refs.len() as u64, "{id}: row count from the dump's snapshot");
+        assert_eq!(m.row_counts["ad_images"], m.references.references);
+        let ads = scalar(fresh.url(), "SELECT COUNT(*) FROM ads").await;
+        assert_eq!(ads as u64, refs.len() as u64, "{id}: every ad has its image in one snapshot");
+        let listed = std::fs::read_to_string(gen_dir(&dir, id).join("meta/refs.jsonl")).unwrap();
+        let mut listed: Vec<String> = listed
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["value"].as_str().unwrap().to_owned())
+            .collect();
+        let mut restored = refs.clone();
+        listed.sort();
+        restored.sort();
+        assert_eq!(listed, restored, "{id}: refs.jsonl is the dump's references");
+        for r in &refs {
+            let i: i64 = r.rsplit('/').next().unwrap().trim_end_matches(".jpg").parse().unwrap();
+            let got = std::fs::read_to_string(folder.join(r)).unwrap_or_else(|e| panic!("{id}: dangling {r}: {e}"));
+            assert_eq!(got, content(i), "{id}: {r}");
+        }
+    }
+}
+
+/// A target database that does not exist is created (with the backup's character set) and the
+/// restored tables are moved into it; there is nothing to save, so no safety backup.
+#[tokio::test]
+async fn mysql_restore_creates_a_missing_target_database() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    db.execute("ALTER DATABASE CHARACTER SET latin1 COLLATE latin1_swedish_ci").await;
+    for i in 1..=3 {
+        add_ad(&db, &uploads, i).await;
+    }
+    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let target_name = format!("{}_new", db.name());
+    let mut target = url::Url::parse(db.url()).unwrap();
+    target.set_path(&format!("/{target_name}"));
+    let folder = work.path().join("fresh");
+    std::fs::create_dir_all(&folder).unwrap();
+    let restored = restore(&dir, &id, target.as_str(), &folder, false).await;
+    let refs = if restored.is_ok() { references(target.as_str()).await } else { Vec::new() };
+    let admin = admin_url(Backend::Mysql).unwrap();
+    let charset = {
+        let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap();
+        let cs: Option<String> = sqlx::query_scalar(
+            "SELECT CAST(DEFAULT_CHARACTER_SET_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        )
+        .bind(&target_name)
+        .fetch_optional(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+        cs
+    };
+    admin_execute(&format!("DROP DATABASE IF EXISTS `{target_name}`")).await;
+    restored.unwrap();
+    assert_eq!(refs, references(db.url()).await);
+    assert_eq!(charset.as_deref(), Some("latin1"), "the new database has the backed-up one's character set");
+    assert_eq!(tree(&folder).len(), 3);
+    assert!(dbcheck_core::backup::list_generations(&dir).generations.iter().all(|g| g.kind == "backup"));
+    assert_eq!(databases_like(&format!("{target_name}_dbcheck")).await, 0);
+}
