@@ -417,3 +417,33 @@ async fn mysql_restore_creates_a_missing_target_database() {
     assert!(dbcheck_core::backup::list_generations(&dir).generations.iter().all(|g| g.kind == "backup"));
     assert_eq!(databases_like(&format!("{target_name}_dbcheck")).await, 0);
 }
+
+/// A backup killed while its scratch database exists leaves a marker in its `.tmp-*` folder; the
+/// next run drops that database (and only databases named like dbcheck's scratch databases).
+#[tokio::test]
+async fn mysql_scratch_database_of_a_killed_backup_is_dropped_by_the_next_run() {
+    let db = require_db!(TestDb::mysql().await);
+    let work = tempfile::tempdir().unwrap();
+    let uploads = work.path().join("uploads");
+    let dir = work.path().join("backups");
+    db.execute(SCHEMA).await;
+    add_ad(&db, &uploads, 1).await;
+    let suffix = db.name().rsplit('_').next().unwrap().to_owned();
+    let leftover = format!("_dbcheck_shadow_killed_{suffix}");
+    let innocent = format!("dbcheck_keep_{suffix}");
+    admin_execute(&format!("CREATE DATABASE `{leftover}`; CREATE DATABASE `{innocent}`")).await;
+    for (tmp, name) in [(".tmp-20260101T000000000Z", &leftover), (".tmp-20260101T000000001Z", &innocent)] {
+        std::fs::create_dir_all(dir.join(tmp)).unwrap();
+        std::fs::write(dir.join(tmp).join(".scratch-database"), name).unwrap();
+    }
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let outcome = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap();
+    let left = databases_like(&leftover).await;
+    let kept = databases_like(&innocent).await;
+    admin_execute(&format!("DROP DATABASE IF EXISTS `{leftover}`; DROP DATABASE IF EXISTS `{innocent}`")).await;
+    assert_eq!(left, 0, "the scratch database of the killed run is dropped");
+    assert_eq!(kept, 1, "a marker naming any other database is ignored");
+    assert_eq!(outcome.cleaned.len(), 2, "{:?}", outcome.cleaned);
+    assert!(!gen_dir(&dir, &outcome.id).join(".scratch-database").exists());
+    assert!(verify(&dir, &outcome.id).await.ok());
+}
