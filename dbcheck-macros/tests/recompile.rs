@@ -27,7 +27,6 @@ fn build(dir: &Path) -> (bool, String) {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env_remove("DBCHECK_MANIFEST_DIR")
-        .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Subcommand};
 use dbcheck_core::config::Project;
-use dbcheck_core::db::{ConnectOptions, connect};
+use dbcheck_core::db::{ConnectOptions, Dialect, connect};
 use dbcheck_core::migrate::{DeployOptions, DeployReport, ResolveAction, ResolveReport, deploy, resolve};
 use serde::Serialize;
 
@@ -46,7 +46,8 @@ struct CheckArgs {
 struct NewArgs {
     /// The migration's name (letters, digits, `_`)
     name: String,
-    /// The declared schema: a .sql file of CREATE statements (default: schema.sql beside Cargo.toml)
+    /// The declared schema: a .sql file of CREATE statements (default: schema.sql beside Cargo.toml,
+    /// else the #[schema_guard(…, exhaustive)] structs of the crate)
     #[arg(long, value_name = "FILE")]
     schema: Option<std::path::PathBuf>,
 }
@@ -156,41 +157,77 @@ async fn run_new(
             help: Some("set `layout` in [package.metadata.dbcheck] or dbcheck.toml".into()),
         });
     };
-    let declared = args.schema.clone().unwrap_or_else(|| project.root.join("schema.sql"));
-    let bytes = std::fs::read(&declared).map_err(|e| CliError::Usage {
-        message: format!("cannot read the declared schema {}: {e}", declared.display()),
-        help: Some("pass --schema FILE, a .sql file of CREATE statements describing the schema you want".into()),
-    })?;
     let url = database_url(project, global)?;
-    let dialect = url.as_ref().map_or(dbcheck_core::db::Dialect::Sqlite, |u| u.dialect());
+    let dialect = url.as_ref().map_or(project.settings.dialect.unwrap_or(Dialect::Sqlite), |u| u.dialect());
     let target = super::schema::replay_target(project, dialect, url.as_ref())?;
     let options = super::schema::replay_options(project, &target);
     let replay = replay_migrations(&discovery, &target, &options).await.map_err(super::schema::replay_error)?;
     let mut findings = replay.findings.clone();
-    let declared_discovery = Discovery {
-        dir: declared.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
-        layout: None,
-        migrations: vec![Migration {
-            version: Version::Int(0),
-            history_key: "0".into(),
-            name: "declared schema".into(),
-            path: declared.clone(),
-            bytes,
-            down_path: None,
-            transaction: TransactionMode::Transaction,
-            kind: MigrationKind::Versioned,
-        }],
-        findings: Vec::new(),
+    // The declared schema: --schema, else schema.sql beside Cargo.toml, else the guarded structs
+    // marked `exhaustive` (each fully defines its table).
+    let schema_file = args.schema.clone().or_else(|| Some(project.root.join("schema.sql")).filter(|p| p.is_file()));
+    let (declared, declared_schema, declared_complete) = match schema_file {
+        Some(declared) => {
+            let bytes = std::fs::read(&declared).map_err(|e| CliError::Usage {
+                message: format!("cannot read the declared schema {}: {e}", declared.display()),
+                help: Some(
+                    "pass --schema FILE, a .sql file of CREATE statements describing the schema you want".into(),
+                ),
+            })?;
+            let declared_discovery = Discovery {
+                dir: declared.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+                layout: None,
+                migrations: vec![Migration {
+                    version: Version::Int(0),
+                    history_key: "0".into(),
+                    name: "declared schema".into(),
+                    path: declared.clone(),
+                    bytes,
+                    down_path: None,
+                    transaction: TransactionMode::Transaction,
+                    kind: MigrationKind::Versioned,
+                }],
+                findings: Vec::new(),
+            };
+            let declared_replay =
+                replay_migrations(&declared_discovery, &target, &ReplayOptions { cache: false, ..options.clone() })
+                    .await
+                    .map_err(super::schema::replay_error)?;
+            findings.extend(declared_replay.findings.iter().cloned());
+            (declared, declared_replay.schema, declared_replay.complete)
+        }
+        None => {
+            let scanned = dbcheck_core::guard::scan_sources(&project.root)
+                .map_err(|e| CliError::Usage { message: e.to_string(), help: None })?;
+            let structs: Vec<_> = scanned.iter().filter_map(|s| s.guarded.as_ref().ok()).collect();
+            let exhaustive: Vec<_> = structs.iter().copied().filter(|g| g.options.exhaustive.is_some()).collect();
+            if exhaustive.is_empty() {
+                return Err(CliError::Usage {
+                    message: format!(
+                        "no declared schema: {} does not exist and no #[schema_guard(…, exhaustive)] struct fully defines a table",
+                        project.root.join("schema.sql").display()
+                    ),
+                    help: Some(
+                        "pass --schema FILE (CREATE statements of the schema you want), or mark guarded structs `exhaustive`"
+                            .into(),
+                    ),
+                });
+            }
+            let (schema, skipped) = dbcheck_core::guard::declared_schema(&exhaustive, &replay.schema, dialect);
+            for why in skipped {
+                findings.push(dbcheck_core::Finding::new(
+                    "migrate-new-struct-skipped",
+                    dbcheck_core::Severity::Warning,
+                    why,
+                ));
+            }
+            (project.root.join("src (exhaustive #[schema_guard] structs)"), schema, true)
+        }
     };
-    let declared_replay =
-        replay_migrations(&declared_discovery, &target, &ReplayOptions { cache: false, ..options.clone() })
-            .await
-            .map_err(super::schema::replay_error)?;
-    findings.extend(declared_replay.findings.iter().cloned());
     let mut report =
         dbcheck_core::migrate::NewMigration { version: String::new(), files: Vec::new(), steps: 0, destructive: 0 };
-    if replay.complete && declared_replay.complete {
-        let script = dbcheck_core::diff::migration_script(&replay.schema, &declared_replay.schema);
+    if replay.complete && declared_complete {
+        let script = dbcheck_core::diff::migration_script(&replay.schema, &declared_schema);
         report.steps = script.steps.len();
         report.destructive = script.steps.iter().filter(|s| s.destructive).count();
         if script.is_empty() {

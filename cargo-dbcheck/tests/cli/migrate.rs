@@ -441,3 +441,33 @@ fn migrate_check_compares_with_the_git_base() {
     let out = p.cmd().args(["migrate", "check", "--base", "no-such-ref"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{:?}", output_text(&out));
 }
+
+#[test]
+fn migrate_new_from_exhaustive_guarded_structs() {
+    let p = TempProject::new("[package.metadata.dbcheck]\ndialect = \"sqlite\"\n").with_sqlx_migrations();
+    // No schema.sql and no exhaustive struct: nothing declares a schema.
+    let out = p.cmd().args(["migrate", "new", "nothing"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{:?}", output_text(&out));
+    p.write(
+        "src/lib.rs",
+        "use dbcheck::schema_guard;\n\
+         #[schema_guard(table = \"ads\", exhaustive)]\n\
+         pub struct Ad { pub id: i64, pub title: Option<String>, pub slug: Option<String>, pub price: Option<i64> }\n\
+         #[schema_guard(table = \"users\", exhaustive)]\n\
+         pub struct User { pub id: i64, pub email: String, pub born: Option<chrono::NaiveDate> }\n\
+         #[schema_guard(table = \"ads\")]\n\
+         pub struct AdTitle { pub title: Option<String> }\n",
+    );
+    let out = p.cmd().args(["migrate", "new", "from_structs"]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let text = std::fs::read_to_string(p.path().join("migrations/3_from_structs.sql")).unwrap();
+    assert!(text.contains("users") && text.contains("email") && text.contains("born"), "{text}");
+    assert!(text.contains("price"), "{text}");
+    assert!(text.contains("exhaustive #[schema_guard] structs"), "{text}");
+    // Applied, the migrations now give what the structs declare: nothing more to write.
+    let out = p.cmd().args(["migrate", "new", "again", "-v"]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("nothing written"), "{stdout}\n{stderr}");
+}

@@ -4,12 +4,14 @@
 //! comparison and its messages, `load` the schema a crate's configuration points at.
 
 mod check;
+mod declare;
 mod load;
 mod model;
 mod scan;
 mod types;
 
 pub use check::{Mismatch, MismatchKind, check};
+pub use declare::{declared_schema, sql_type_for};
 pub use load::{GuardSchema, MANIFEST_DIR_ENV, SchemaSource, fingerprint, load_schema};
 pub use model::{COLUMN_ATTRIBUTE, GuardOptions, GuardedField, GuardedStruct, parse_dialect, strip_helper_attributes};
 pub use scan::{ScannedStruct, code_refs, findings, scan_sources};
