@@ -35,6 +35,9 @@ pub(super) enum Conn {
 pub struct Db {
     url: DatabaseUrl,
     pub(super) conn: Conn,
+    /// SQLite's deploy lock: an exclusively locked file beside the database, held for a whole
+    /// `migrate deploy` run (released on close, or by the OS when the process dies).
+    pub(super) deploy_lock_file: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for Db {
@@ -87,7 +90,7 @@ pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Db, 
             });
         }
     };
-    Ok(Db { url: url.clone(), conn })
+    Ok(Db { url: url.clone(), conn, deploy_lock_file: None })
 }
 
 /// Stand-in database error for "the SQLite file does not exist", so `classify` sees one shape.

@@ -432,9 +432,15 @@ impl Db {
 
     /// Try once to take the deploy lock (the same one sqlx's migrator takes): a PostgreSQL
     /// session advisory lock or a MySQL `GET_LOCK`, both released when the session ends, even
-    /// when the process is killed. SQLite has no session lock: each migration runs in a
-    /// `BEGIN IMMEDIATE` transaction instead, so this always succeeds there.
+    /// when the process is killed. SQLite has no session lock: the lock is an exclusive OS file
+    /// lock on `<database>.dbcheck-deploy.lock`, held for the whole run and released by the OS
+    /// when the process dies (each migration also runs under `BEGIN IMMEDIATE`, re-checking the
+    /// history, so tools that ignore the file still never apply a migration twice). An in-memory
+    /// database needs no lock.
     pub async fn try_deploy_lock(&mut self) -> Result<bool, DbError> {
+        if self.dialect() == Dialect::Sqlite {
+            return self.try_sqlite_deploy_lock().await;
+        }
         let database = self.current_database().await?;
         let sql = match self.dialect() {
             Dialect::Postgres => format!("SELECT pg_try_advisory_lock({})::text", postgres_lock_key(&database)),
@@ -449,8 +455,71 @@ impl Db {
         Ok(matches!(v.as_str(), "true" | "t" | "1"))
     }
 
+    /// The main database file of a SQLite connection (`None` in memory).
+    async fn sqlite_main_file(&mut self) -> Result<Option<std::path::PathBuf>, DbError> {
+        let rows = self
+            .text_rows(
+                "SELECT file FROM pragma_database_list WHERE name = 'main'".to_owned(),
+                "finding the database file",
+            )
+            .await?;
+        Ok(rows.into_iter().next().and_then(|mut r| r.pop().flatten()).filter(|f| !f.is_empty()).map(Into::into))
+    }
+
+    fn sqlite_lock_error(&self, path: &std::path::Path, e: &std::io::Error) -> DbError {
+        DbError::Query {
+            url: self.url().redacted(),
+            context: format!("taking the deploy lock file {}", path.display()),
+            reason: e.to_string(),
+        }
+    }
+
+    async fn try_sqlite_deploy_lock(&mut self) -> Result<bool, DbError> {
+        if self.deploy_lock_file.is_some() {
+            return Ok(true);
+        }
+        let Some(db_file) = self.sqlite_main_file().await? else { return Ok(true) };
+        let path = sqlite_lock_path(&db_file);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.sqlite_lock_error(&path, &e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                use std::io::Write as _;
+                let holder = format!(
+                    "{}\n{}\n{}\n",
+                    std::process::id(),
+                    std::env::var("USER").unwrap_or_default(),
+                    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                let written =
+                    file.set_len(0).and_then(|()| file.write_all(holder.as_bytes())).and_then(|()| file.flush());
+                written.map_err(|e| self.sqlite_lock_error(&path, &e))?;
+                self.deploy_lock_file = Some(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.sqlite_lock_error(&path, &e)),
+        }
+    }
+
     /// The session that holds the deploy lock, when the server says.
     pub async fn deploy_lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        if self.dialect() == Dialect::Sqlite {
+            let Some(db_file) = self.sqlite_main_file().await? else { return Ok(None) };
+            let text = std::fs::read_to_string(sqlite_lock_path(&db_file)).unwrap_or_default();
+            let mut lines = text.lines().map(str::to_owned);
+            return Ok(lines.next().filter(|p| !p.is_empty()).map(|pid| LockHolder {
+                pid,
+                user: lines.next().filter(|u| !u.is_empty()),
+                application: Some("cargo dbcheck migrate deploy".to_owned()),
+                since: lines.next(),
+            }));
+        }
         let database = self.current_database().await?;
         let sql = match self.dialect() {
             Dialect::Postgres => {
@@ -487,6 +556,12 @@ impl Db {
 
     /// Release the deploy lock (ending the session releases it too).
     pub async fn release_deploy_lock(&mut self) -> Result<(), DbError> {
+        if self.dialect() == Dialect::Sqlite {
+            // Dropping the file releases the OS lock; the file stays (removing it could race
+            // with a deployer that opened it and is about to lock it).
+            self.deploy_lock_file = None;
+            return Ok(());
+        }
         let database = self.current_database().await?;
         let sql = match self.dialect() {
             Dialect::Postgres => format!("SELECT pg_advisory_unlock({})", postgres_lock_key(&database)),
@@ -591,6 +666,13 @@ impl Db {
         self.execute(&row.finished(elapsed), "recording a finished migration").await?;
         Ok(ApplyOutcome::Applied { elapsed, deferred: None })
     }
+}
+
+/// The lock file beside a SQLite database file.
+fn sqlite_lock_path(db_file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".dbcheck-deploy.lock");
+    name.into()
 }
 
 /// The server's message inside a query error.

@@ -274,3 +274,29 @@ async fn lock_timeout_names_the_holder_on_postgres() {
     let report = run_deploy(&db, p.dir(), None, &DeployOptions::default()).await;
     assert_eq!(report.applied.len(), 1);
 }
+
+/// SQLite: the whole run holds an exclusive lock on `<database>.dbcheck-deploy.lock`; a second
+/// deploy waits, gives up after the timeout naming the holder's process, and succeeds once the
+/// lock is free. A killed holder's lock is freed by the OS (the handle is dropped here).
+#[tokio::test]
+async fn lock_timeout_names_the_holder_on_sqlite() {
+    let db = dbcheck_tests::require_db!(TestDb::sqlite().await);
+    let p = Project::new();
+    p.write("1_a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\n");
+    let file = db.url().strip_prefix("sqlite:").unwrap().split('?').next().unwrap().trim_start_matches("//");
+    let lock_path = format!("{}.dbcheck-deploy.lock", std::fs::canonicalize(file).unwrap().display());
+    let holder = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();
+    holder.lock().unwrap();
+    std::fs::write(&lock_path, "4242\nnightly\n2026-01-01 00:00:00 UTC\n").unwrap();
+    let options = DeployOptions { lock_timeout: Duration::from_millis(300), ..DeployOptions::default() };
+    let report = run_deploy(&db, p.dir(), None, &options).await;
+    assert_eq!(codes(&report), ["deploy-lock-timeout"]);
+    assert!(report.findings[0].message.contains("4242"), "{}", report.findings[0].message);
+    assert!(report.applied.is_empty());
+    drop(holder);
+    let report = run_deploy(&db, p.dir(), None, &DeployOptions::default()).await;
+    assert_eq!(report.applied.len(), 1, "{:?}", report.findings);
+    // Released after the run: a third deploy takes it at once and finds nothing to do.
+    let report = run_deploy(&db, p.dir(), None, &options).await;
+    assert!(report.findings.iter().all(|f| f.code != "deploy-lock-timeout"), "{:?}", report.findings);
+}
