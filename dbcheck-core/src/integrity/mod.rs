@@ -305,8 +305,9 @@ async fn scan(
                     queries.push("custom");
                     match db.integrity_custom_count(sql).await {
                         Ok(n) => {
-                            rules[i].violations = n;
-                            rules[i].over_threshold = n > 0;
+                            // The query's rows are rows of the rule's table: its share of the
+                            // table's rows (from the aggregate scan) is the ratio `max_ratio` bounds.
+                            set_counts(&mut rules[i], rows, n, None);
                             if n > 0 && samples > 0 {
                                 queries.push("samples");
                                 match db.integrity_custom_samples(sql, samples).await {

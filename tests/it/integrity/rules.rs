@@ -77,6 +77,12 @@ name = "categories.unnamed"
 sql = "SELECT id, name FROM categories WHERE name IS NULL ORDER BY id"
 
 [[rules]]
+table = "categories"
+name = "categories.unnamed_tolerated"
+sql = "SELECT id FROM categories WHERE name IS NULL"
+max_ratio = 0.5
+
+[[rules]]
 table = "nope"
 column = "x"
 not_null = true
@@ -136,8 +142,13 @@ async fn every_kind(db: &TestDb) {
     assert_eq!(samples(images), [(Some("6"), Some("7"))]);
 
     let custom = rule(&r, "categories.unnamed.sql");
-    assert_eq!((custom.violations, custom.rows_checked), (1, None));
+    // A custom query's rows are rows of its table: 1 of the 3 categories.
+    assert_eq!((custom.violations, custom.rows_checked), (1, Some(3)));
     assert_eq!(samples(custom), [(None, Some("id=2, name=NULL"))]);
+    assert!(custom.over_threshold);
+    let tolerated = rule(&r, "categories.unnamed_tolerated.sql");
+    assert_eq!((tolerated.violations, tolerated.ratio), (1, Some(1.0 / 3.0)));
+    assert!(!tolerated.over_threshold, "1 in 3 is within max_ratio 0.5");
 
     // Missing table and column: findings, not errors.
     let missing_table = rule(&r, "nope.x.not_null");
