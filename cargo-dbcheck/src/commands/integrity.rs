@@ -65,11 +65,28 @@ pub async fn run(
         Some(path) if !args.no_derived => Some(declared_schema(project, path, &url, &mut findings).await?),
         _ => None,
     };
+    // Guarded structs' plain fields: columns the code reads as never NULL.
+    let code_not_null = if args.no_derived {
+        Vec::new()
+    } else {
+        match dbcheck_core::guard::scan_sources(&project.root) {
+            Ok(structs) => dbcheck_core::guard::non_null_refs(&structs),
+            Err(e) => {
+                findings.push(dbcheck_core::Finding::new(
+                    "integrity-code-unreadable",
+                    dbcheck_core::Severity::Warning,
+                    format!("guarded structs not read: {e}"),
+                ));
+                Vec::new()
+            }
+        }
+    };
     let progress = Arc::new(Progress::default());
     let options = IntegrityOptions {
         sample_percent: args.sample_percent,
         samples: args.samples,
         declared,
+        code_not_null,
         no_derived: args.no_derived,
         progress: Some(progress.clone()),
     };

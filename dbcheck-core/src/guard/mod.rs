@@ -14,7 +14,7 @@ pub use check::{Mismatch, MismatchKind, check};
 pub use declare::{declared_schema, sql_type_for};
 pub use load::{GuardSchema, MANIFEST_DIR_ENV, SchemaSource, fingerprint, load_schema};
 pub use model::{COLUMN_ATTRIBUTE, GuardOptions, GuardedField, GuardedStruct, parse_dialect, strip_helper_attributes};
-pub use scan::{ScannedStruct, code_refs, findings, scan_sources};
+pub use scan::{ScannedStruct, code_refs, findings, non_null_refs, scan_sources};
 pub use types::{FieldType, RustKind, compatible, field_type, rust_kind, type_text};
 
 use std::path::PathBuf;

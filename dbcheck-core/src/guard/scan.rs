@@ -193,6 +193,27 @@ pub fn code_refs(structs: &[ScannedStruct]) -> Vec<CodeRef> {
     out
 }
 
+/// The columns guarded structs read as never NULL (fields that are not `Option<T>`): where the
+/// database still allows NULL, a NULL row fails to decode — `integrity` reports the missing
+/// constraint.
+pub fn non_null_refs(structs: &[ScannedStruct]) -> Vec<CodeRef> {
+    let optional: std::collections::BTreeSet<(String, String)> = structs
+        .iter()
+        .filter_map(|s| s.guarded.as_ref().ok())
+        .flat_map(|g| {
+            g.fields
+                .iter()
+                .filter(|f| super::types::field_type(&f.ty).optional)
+                .map(|f| (format!("struct {}, field {}", g.name, f.ident), f.column.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    code_refs(structs)
+        .into_iter()
+        .filter(|r| r.column.as_ref().is_some_and(|c| !optional.contains(&(r.item.clone(), c.clone()))))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,12 @@ fn referenced_table<'a>(schema: &'a Schema, owner: &Table, prefix: &str) -> Opti
 }
 
 /// Every derived finding.
-pub(crate) fn findings(live: &Schema, declared: Option<&Schema>, ignore_missing_fk: &[String]) -> Vec<Finding> {
+pub(crate) fn findings(
+    live: &Schema,
+    declared: Option<&Schema>,
+    code_not_null_refs: &[crate::declared::CodeRef],
+    ignore_missing_fk: &[String],
+) -> Vec<Finding> {
     let d = live.dialect;
     let mut out = Vec::new();
     for (key, t) in &live.tables {
@@ -108,6 +113,7 @@ pub(crate) fn findings(live: &Schema, declared: Option<&Schema>, ignore_missing_
             );
         }
     }
+    out.extend(code_not_null(live, code_not_null_refs));
     if let Some(declared) = declared {
         for diff in diff_schemas(live, declared) {
             let constraint = diff.kind.is_constraint()
@@ -142,4 +148,62 @@ fn not_valid(d: Dialect, key: &str, qt: &str, name: &str, noun: &str) -> Finding
     .at(Location::database(format!("{key}.{name}")))
     .help("repair the rows that violate it, then validate it (this takes no write lock)")
     .fix_sql(format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {};\n", d.quote_ident(name)))
+}
+
+/// Columns the code reads as never NULL (guarded structs' plain fields) that the database allows
+/// to be NULL: one finding per column, naming every field that reads it.
+fn code_not_null(live: &Schema, refs: &[crate::declared::CodeRef]) -> Vec<Finding> {
+    let d = live.dialect;
+    let mut by_column: std::collections::BTreeMap<(String, String), Vec<&crate::declared::CodeRef>> =
+        std::collections::BTreeMap::new();
+    for r in refs {
+        if let Some(c) = &r.column {
+            by_column.entry((r.table.clone(), c.clone())).or_default().push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for ((table, column), uses) in by_column {
+        let Some(t) = live.tables.get(&table) else { continue };
+        let Some(col) = t.columns.iter().find(|c| c.name == column) else { continue };
+        // Primary key columns never hold NULL (SQLite's introspection reports them nullable).
+        let in_pk = t.primary_key.as_ref().is_some_and(|pk| pk.columns.contains(&column));
+        if !col.nullable || in_pk {
+            continue;
+        }
+        let (qt, qc) = (qtable(d, t), d.quote_ident(&column));
+        let fix = match d {
+            Dialect::Postgres => {
+                let check = d.quote_ident(&crate::db::constraint_name(&[&t.name, &column, "not_null"]));
+                format!(
+                    "-- after backfilling the NULL rows:\nALTER TABLE {qt} ADD CONSTRAINT {check} CHECK ({qc} IS NOT NULL) NOT VALID;\n\
+                     -- in a later migration:\nALTER TABLE {qt} VALIDATE CONSTRAINT {check};\nALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;\n\
+                     ALTER TABLE {qt} DROP CONSTRAINT {check};\n"
+                )
+            }
+            Dialect::Mysql => {
+                format!(
+                    "-- after backfilling the NULL rows:\nALTER TABLE {qt} MODIFY {qc} {} NOT NULL;\n",
+                    col.data_type
+                )
+            }
+            Dialect::Sqlite => format!("-- SQLite cannot add NOT NULL to a column: rebuild {qt} with {qc} NOT NULL\n"),
+        };
+        let who: Vec<String> = uses.iter().map(|r| format!("{} ({}:{})", r.item, r.path.display(), r.line)).collect();
+        out.push(
+            Finding::new(
+                "integrity-code-not-null-missing",
+                Severity::Warning,
+                format!(
+                    "{table}.{column} allows NULL in the database, but {} reads it as never NULL",
+                    who.join(", ")
+                ),
+            )
+            .at(Location::database(format!("{table}.{column}")))
+            .help(format!(
+                "a NULL row fails to decode there (the homepage-crash incident): count them with a `not_null` rule on {table}.{column}, backfill, then add the constraint — or make the field `Option<_>`"
+            ))
+            .fix_sql(fix),
+        );
+    }
+    out
 }

@@ -37,6 +37,9 @@ pub struct IntegrityOptions {
     pub samples: Option<usize>,
     /// The declared schema (e.g. `integrity.schema` replayed), for missing-constraint findings.
     pub declared: Option<Schema>,
+    /// Columns Rust code reads as never NULL (guarded structs' non-`Option` fields): a nullable
+    /// live column among them is a missing constraint.
+    pub code_not_null: Vec<crate::declared::CodeRef>,
     /// Skip the derived rules.
     pub no_derived: bool,
     /// Updated while the scan runs.
@@ -182,7 +185,12 @@ pub async fn check_config(
     ended?;
 
     if !(options.no_derived || config.derived == Some(false)) {
-        report.findings.extend(derived::findings(&schema, options.declared.as_ref(), &config.ignore_missing_fk));
+        report.findings.extend(derived::findings(
+            &schema,
+            options.declared.as_ref(),
+            &options.code_not_null,
+            &config.ignore_missing_fk,
+        ));
     }
     Ok(report)
 }

@@ -102,3 +102,40 @@ async fn sqlite_missing_foreign_key_and_declared_constraint() {
     assert!(found.iter().any(|(c, m)| *c == "integrity-foreign-key-missing" && m.starts_with("ads.category_id")));
     assert!(found.iter().any(|(c, m)| *c == "integrity-constraint-missing" && m.contains("ads.ads_price_positive")));
 }
+
+/// Guarded structs' plain (non-`Option`) fields on columns the live database lets be NULL: the
+/// derived rule names each struct field, on PostgreSQL and SQLite; `Option` fields and NOT NULL
+/// columns are quiet.
+async fn code_not_null(db: &TestDb) {
+    db.execute(SETUP).await;
+    let crate_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(crate_dir.path().join("src")).unwrap();
+    std::fs::write(
+        crate_dir.path().join("src/models.rs"),
+        "#[dbcheck::schema_guard(table = \"ads\")]\n\
+         pub struct Ad {\n    pub id: i32,\n    pub slug: String,\n    pub price: Option<i32>,\n}\n\
+         #[dbcheck::schema_guard(table = \"categories\")]\n\
+         pub struct Category {\n    pub name: Option<String>,\n}\n",
+    )
+    .unwrap();
+    let structs = dbcheck_core::guard::scan_sources(crate_dir.path()).unwrap();
+    let options =
+        IntegrityOptions { code_not_null: dbcheck_core::guard::non_null_refs(&structs), ..IntegrityOptions::default() };
+    let mut conn = open(db).await;
+    let r = check_config(&mut conn, &config(""), &[], &options).await.unwrap();
+    conn.close().await;
+    let found: Vec<_> = r.findings.iter().filter(|f| f.code == "integrity-code-not-null-missing").collect();
+    assert_eq!(found.len(), 1, "{:#?}", r.findings);
+    assert!(
+        found[0].message.contains("ads.slug allows NULL")
+            && found[0].message.contains("struct Ad, field slug (src/models.rs:4)"),
+        "{}",
+        found[0].message
+    );
+    assert!(found[0].fix_sql.is_some());
+}
+
+mod code_not_null {
+    use super::*;
+    dbcheck_tests::per_backend!(code_not_null);
+}
