@@ -1,7 +1,7 @@
 //! DL405 `ban-char`: `char(n)` / `character(n)` / `bpchar` columns in PostgreSQL pad values with
 //! blanks and are no faster than `text`.
 
-use super::columns::{Ty, ident, retyped, typed_columns};
+use super::columns::{Ty, retype_hit, text_with_length, typed_columns};
 use super::{PG, Rule, RuleMeta};
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
@@ -35,22 +35,17 @@ impl Rule for BanChar {
                 continue;
             }
             let n = ty.args.first().copied().unwrap_or(1);
-            let col = ident(cx.dialect, c.column);
-            let replacement =
-                if c.def.is_some() { format!("text CHECK (char_length({col}) <= {n})") } else { "text".to_owned() };
-            let mut hit = Hit::new(
-                c.span.clone(),
+            out.push(retype_hit(
+                cx,
+                &c,
                 format!("column {} of {} is {}: prefer text", c.column, c.table.key(), c.type_text.trim()),
                 format!(
                     "char({n}) pads every shorter value with blanks, ignores trailing blanks in comparisons but not in \
                      LIKE or in the application, and is stored no more compactly than text. Use text with a CHECK on \
                      the length"
                 ),
-            );
-            if let Some(sql) = retyped(cx, &c, &replacement) {
-                hit = hit.fix(sql);
-            }
-            out.push(hit);
+                &text_with_length(cx, &c, n),
+            ));
         }
     }
 }

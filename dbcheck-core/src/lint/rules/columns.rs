@@ -125,6 +125,31 @@ pub(crate) fn retyped(cx: &Cx<'_>, c: &TypedColumn<'_>, new_type: &str) -> Optio
     })
 }
 
+/// A hygiene hit on `c` (at its type) whose safe form is the column retyped to `replacement`,
+/// with that SQL as the fix when it can be written.
+pub(crate) fn retype_hit(
+    cx: &Cx<'_>,
+    c: &TypedColumn<'_>,
+    message: String,
+    help: impl Into<String>,
+    replacement: &str,
+) -> crate::lint::Hit {
+    let hit = crate::lint::Hit::new(c.span.clone(), message, help);
+    match retyped(cx, c, replacement) {
+        Some(sql) => hit.fix(sql),
+        None => hit,
+    }
+}
+
+/// `text`, with a `CHECK` on its length `n` where the column is defined (not for a type change).
+pub(crate) fn text_with_length(cx: &Cx<'_>, c: &TypedColumn<'_>, n: impl std::fmt::Display) -> String {
+    if c.def.is_some() {
+        format!("text CHECK (char_length({}) <= {n})", ident(cx.dialect, c.column))
+    } else {
+        "text".to_owned()
+    }
+}
+
 /// A normalized type split into its name, its numeric modifiers and what follows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ty {

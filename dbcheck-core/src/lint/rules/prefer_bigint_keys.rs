@@ -2,7 +2,7 @@
 //! smaller) integer type run out of values on a growing table; widening them later rewrites the
 //! table and every table that references it.
 
-use super::columns::{Ty, retyped, serial_kind, typed_columns};
+use super::columns::{Ty, retype_hit, serial_kind, typed_columns};
 use super::{Rule, RuleMeta};
 use crate::db::Dialect;
 use crate::lint::{Cx, Hit};
@@ -79,17 +79,15 @@ impl Rule for PreferBigintKeys {
                 )
             };
             let replacement = if unsigned { "bigint unsigned" } else { replacement };
-            let mut hit = Hit::new(
-                c.span.clone(),
+            out.push(retype_hit(
+                cx,
+                &c,
                 message,
                 "when the key runs out, every insert fails; widening it then rewrites the table and every table that \
                  references it under an exclusive lock — on the biggest tables, at the worst time. bigint costs 4 \
                  bytes more per row; use it for keys from the start",
-            );
-            if let Some(sql) = retyped(cx, &c, replacement) {
-                hit = hit.fix(sql);
-            }
-            out.push(hit);
+                replacement,
+            ));
         }
     }
 }

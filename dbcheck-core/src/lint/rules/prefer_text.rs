@@ -1,7 +1,7 @@
 //! DL403 `prefer-text`: `varchar(n)` columns in PostgreSQL, where `text` with a `CHECK` on the
 //! length stores the same and can change its limit without an exclusive lock.
 
-use super::columns::{Ty, ident, retyped, typed_columns};
+use super::columns::{Ty, retype_hit, text_with_length, typed_columns};
 use super::{PG, Rule, RuleMeta};
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
@@ -32,11 +32,9 @@ impl Rule for PreferText {
         for c in typed_columns(cx) {
             let ty = Ty::parse(cx.dialect, c.type_text);
             let (true, Some(n), false) = (ty.name == "varchar", ty.args.first(), ty.array) else { continue };
-            let col = ident(cx.dialect, c.column);
-            let replacement =
-                if c.def.is_some() { format!("text CHECK (char_length({col}) <= {n})") } else { "text".to_owned() };
-            let mut hit = Hit::new(
-                c.span.clone(),
+            out.push(retype_hit(
+                cx,
+                &c,
                 format!(
                     "column {} of {} is {}: prefer text with a length check",
                     c.column,
@@ -48,11 +46,8 @@ impl Rule for PreferText {
                      changed without ALTER COLUMN TYPE and its ACCESS EXCLUSIVE lock. A CHECK (char_length(…) <= {n}) \
                      can be replaced later with a NOT VALID constraint and a VALIDATE that does not block writes"
                 ),
-            );
-            if let Some(sql) = retyped(cx, &c, &replacement) {
-                hit = hit.fix(sql);
-            }
-            out.push(hit);
+                &text_with_length(cx, &c, n),
+            ));
         }
     }
 }

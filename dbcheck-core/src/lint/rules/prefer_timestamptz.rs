@@ -1,7 +1,7 @@
 //! DL404 `prefer-timestamptz`: `timestamp` (without time zone) columns in PostgreSQL store wall
 //! clock times whose meaning depends on the writer's time zone.
 
-use super::columns::{Ty, retyped, typed_columns};
+use super::columns::{Ty, retype_hit, typed_columns};
 use super::{PG, Rule, RuleMeta};
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
@@ -40,17 +40,15 @@ impl Rule for PreferTimestamptz {
                 (None, false) => "timestamptz".to_owned(),
                 (None, true) => "timestamptz[]".to_owned(),
             };
-            let mut hit = Hit::new(
-                c.span.clone(),
+            out.push(retype_hit(
+                cx,
+                &c,
                 format!("column {} of {} is {}: prefer timestamptz", c.column, c.table.key(), c.type_text.trim()),
                 "timestamp without time zone stores the wall-clock time the writer sent, without saying which zone it \
                  was in: servers, sessions or drivers with another TimeZone setting read and write shifted times, and \
                  comparisons with now() are off by the UTC offset. timestamptz stores an instant (same 8 bytes)",
-            );
-            if let Some(sql) = retyped(cx, &c, &replacement) {
-                hit = hit.fix(sql);
-            }
-            out.push(hit);
+                &replacement,
+            ));
         }
     }
 }
