@@ -192,6 +192,11 @@ impl Renderer {
         if let Some(status) = &result.status {
             return status_summary(status);
         }
+        if result.command == "lint"
+            && let Some(lint) = &result.lint
+        {
+            return lint.summary(&result.findings);
+        }
         if let Some(declared) = &result.declared {
             return declared.summary(result.discovery.as_ref().map_or(0, |d| d.count));
         }

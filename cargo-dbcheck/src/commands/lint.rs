@@ -55,6 +55,26 @@ pub struct LintOutput {
     pub data_aware: bool,
 }
 
+impl LintOutput {
+    /// One line: what was linted and what it found.
+    pub fn summary(&self, findings: &[dbcheck_core::Finding]) -> String {
+        use dbcheck_core::Severity;
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let base = self.base.as_ref().map(|b| format!(" new since {b}")).unwrap_or_default();
+        let history =
+            if self.skipped > 0 { format!(" ({} earlier read for history only)", self.skipped) } else { String::new() };
+        let data = if self.data_aware { ", data-aware" } else { "" };
+        format!(
+            "{} migration file(s){base}, {} statement(s) linted{history}{data}: {} error(s), {} warning(s), {} info",
+            self.files,
+            self.statements,
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info)
+        )
+    }
+}
+
 /// The dialect the migrations are written in.
 pub fn migrations_dialect(
     project: &Project,
