@@ -117,6 +117,27 @@ async fn mysql_load_fresh(
     Ok(())
 }
 
+/// A connection to the server's maintenance database `maintenance`, whether the target database
+/// exists, and a refusal when other sessions use it (unless `force`).
+async fn server_admin(
+    url: &DatabaseUrl,
+    maintenance: &str,
+    writable: &ConnectOptions,
+    force: bool,
+) -> Result<(bool, crate::db::Db), BackupError> {
+    let name = pg_name(url)?;
+    let server = ShadowServer::new(url, writable.timeout);
+    let mut admin = connect(&server.url_of(maintenance)?, writable).await?;
+    let exists = admin.database_exists(&name).await?;
+    if exists {
+        let n = admin.other_connections(&name).await?;
+        if n > 0 && !force {
+            return Err(BackupError::InUse { database: url.redacted(), count: n });
+        }
+    }
+    Ok((exists, admin))
+}
+
 fn sqlite_path(url: &DatabaseUrl) -> PathBuf {
     let raw = url.expose();
     let rest = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
@@ -179,16 +200,7 @@ pub async fn restore_generation(
     // Connections, and whether there is anything to save first.
     let (exists, admin) = match url.dialect() {
         Dialect::Postgres => {
-            let name = pg_name(url)?;
-            let server = ShadowServer::new(url, timeout);
-            let mut admin = connect(&server.url_of("postgres")?, &writable).await?;
-            let exists = admin.database_exists(&name).await?;
-            if exists {
-                let n = admin.other_connections(&name).await?;
-                if n > 0 && !opts.force {
-                    return Err(BackupError::InUse { database: url.redacted(), count: n });
-                }
-            }
+            let (exists, admin) = server_admin(url, "postgres", &writable, opts.force).await?;
             (exists, Some(admin))
         }
         Dialect::Sqlite => {
@@ -206,15 +218,7 @@ pub async fn restore_generation(
         }
         Dialect::Mysql => {
             let name = pg_name(url)?;
-            let server = ShadowServer::new(url, timeout);
-            let mut admin = connect(&server.url_of("information_schema")?, &writable).await?;
-            let exists = admin.database_exists(&name).await?;
-            if exists {
-                let n = admin.other_connections(&name).await?;
-                if n > 0 && !opts.force {
-                    return Err(BackupError::InUse { database: url.redacted(), count: n });
-                }
-            }
+            let (exists, mut admin) = server_admin(url, "information_schema", &writable, opts.force).await?;
             // The dump goes into the new database before anything else: a dump the server
             // refuses stops the restore before the safety backup.
             let dump = gen_dir.join(&manifest.dump_path);
