@@ -59,11 +59,11 @@ not_null = true
 /// The 10 rules above as separate queries, with the same conditions dbcheck generates.
 const SEPARATE: [&str; 10] = [
     "slug IS NULL",
-    "slug IS NOT NULL AND (slug = '' OR (slug LIKE ' %' AND TRIM(slug) = ''))",
+    "(slug)::text COLLATE \"C\" < '!' AND TRIM((slug)::text) = ''",
     "title IS NULL",
     "price < 0",
     "price > 100000",
-    "status IS NOT NULL AND status NOT IN ('draft', 'live', 'sold')",
+    "status <> 'draft' AND status <> 'live' AND status <> 'sold'",
     "qty < 0",
     "category_id IS NULL",
     "NOT (qty <= 1000)",

@@ -68,7 +68,7 @@ pub struct RuleConfig {
     /// The column must not be NULL.
     #[serde(default)]
     pub not_null: bool,
-    /// The column must not be empty or whitespace only (NULL passes; combine with `not_null`).
+    /// The column must not be empty or spaces only, as SQL `TRIM` sees it (NULL passes; combine with `not_null`).
     #[serde(default)]
     pub not_empty: bool,
     /// The column's text must match this regular expression (NULL passes).

@@ -230,3 +230,42 @@ async fn same_named_parent_column(db: &TestDb) {
 mod same_named_parent_column {
     super::per_backend!(super::same_named_parent_column);
 }
+
+/// Blank means empty or spaces only, and NULL passes both `not_empty` and `accepted_values`:
+/// the edges of the byte-wise shortcuts the aggregate scan takes.
+async fn blank_and_accepted_edges(db: &TestDb) {
+    db.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s VARCHAR(20), st VARCHAR(20));
+         INSERT INTO t VALUES (1, '', 'a'), (2, '   ', 'b'), (3, ' x', NULL), (4, 'x ', 'A'), (5, '!', 'c'),
+           (6, NULL, 'a '), (7, ' ', ' a'), (8, '0', 'b');",
+    )
+    .await;
+    let r = run(
+        db,
+        &config(
+            "samples = 10\n[[rules]]\ntable = \"t\"\ncolumn = \"s\"\nnot_empty = true\n\
+             [[rules]]\ntable = \"t\"\ncolumn = \"st\"\naccepted_values = [\"a\", \"b\"]\n",
+        ),
+    )
+    .await;
+    let blank = rule(&r, "t.s.not_empty");
+    let keys: Vec<_> = samples(blank).into_iter().map(|(k, _)| k).collect();
+    // MySQL's PAD SPACE collations also read '' and '   ' as equal; that changes nothing here.
+    assert_eq!(keys, [Some("1"), Some("2"), Some("7")], "{:?}", samples(blank));
+    assert_eq!(blank.violations, 3);
+    let accepted = rule(&r, "t.st.accepted_values");
+    let mut keys: Vec<_> = samples(accepted).into_iter().map(|(k, _)| k.unwrap_or_default().to_owned()).collect();
+    keys.sort();
+    // 'A' and 'a ' compare equal to 'a' under MySQL's default (case-insensitive, PAD SPACE)
+    // collations, and the rule follows the column's collation.
+    let expected: &[&str] = match db.backend() {
+        Backend::Mysql => &["5", "7"],
+        _ => &["4", "5", "6", "7"],
+    };
+    assert_eq!(keys, expected, "{:?}", samples(accepted));
+    assert_eq!(accepted.violations, expected.len() as u64);
+}
+
+mod blank_and_accepted_edges {
+    super::per_backend!(super::blank_and_accepted_edges);
+}
