@@ -141,180 +141,117 @@ impl Db {
     /// Every row of `tool`'s history table `table`, normalized.
     pub async fn read_history(&mut self, tool: HistoryTool, table: &str) -> Result<Vec<AppliedMigration>, DbError> {
         let d = self.dialect();
-        let t = d.quote_ident(table);
         let col = |c: &str| text(d, &d.quote_ident(c));
-        let context = format!("reading {tool} history table {table}");
-        let row = |key: Option<String>| AppliedMigration {
-            key: key.unwrap_or_default(),
-            name: None,
-            checksum: None,
-            applied_at: None,
-            rank: None,
-            outcome: AppliedOutcome::Succeeded,
-            logs: None,
-            repeatable: false,
-            baseline: false,
+        // The columns each tool's table has, read as text in this order, and the row order.
+        let (cols, order): (Vec<String>, &str) = match tool {
+            HistoryTool::Sqlx => (
+                vec![col("version"), col("description"), hex(d, "checksum"), col("installed_on"), col("success")],
+                "version",
+            ),
+            HistoryTool::Diesel => (vec![col("version"), col("run_on")], "version"),
+            HistoryTool::Prisma => (
+                ["migration_name", "checksum", "started_at", "finished_at", "rolled_back_at", "logs"].map(col).into(),
+                "started_at",
+            ),
+            HistoryTool::Refinery => (["version", "name", "checksum", "applied_on"].map(col).into(), "version"),
+            HistoryTool::Flyway => (
+                ["installed_rank", "version", "description", "type", "checksum", "installed_on", "success"]
+                    .map(col)
+                    .into(),
+                "installed_rank",
+            ),
+            HistoryTool::Dbcheck => (
+                ["version", "name", "checksum", "started_at", "finished_at", "success", "logs", "rolled_back_at"]
+                    .map(col)
+                    .into(),
+                "started_at, version",
+            ),
         };
-        let rows = match tool {
-            HistoryTool::Sqlx => {
-                let sql = format!(
-                    "SELECT {}, {}, {}, {}, {} FROM {t} ORDER BY version",
-                    col("version"),
-                    col("description"),
-                    hex(d, "checksum"),
-                    col("installed_on"),
-                    col("success")
-                );
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .map(|mut r| {
-                        let mut m = row(r[0].take());
-                        m.name = r[1].take();
-                        m.checksum = r[2].take();
-                        m.applied_at = r[3].take();
-                        if !truthy(r[4].as_deref()) {
-                            m.outcome = AppliedOutcome::Failed;
-                        }
-                        m
-                    })
-                    .collect()
-            }
-            HistoryTool::Diesel => {
-                let sql = format!("SELECT {}, {} FROM {t} ORDER BY version", col("version"), col("run_on"));
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .map(|mut r| {
-                        let mut m = row(r[0].take());
-                        m.applied_at = r[1].take();
-                        m
-                    })
-                    .collect()
-            }
-            HistoryTool::Prisma => {
-                let sql = format!(
-                    "SELECT {}, {}, {}, {}, {}, {} FROM {t} ORDER BY started_at",
-                    col("migration_name"),
-                    col("checksum"),
-                    col("started_at"),
-                    col("finished_at"),
-                    col("rolled_back_at"),
-                    col("logs")
-                );
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .map(|mut r| {
-                        let mut m = row(r[0].take());
-                        m.checksum = r[1].take();
-                        m.applied_at = r[2].take();
-                        m.outcome = if r[4].is_some() {
-                            AppliedOutcome::RolledBack
-                        } else if r[3].is_none() {
-                            AppliedOutcome::Failed
-                        } else {
-                            AppliedOutcome::Succeeded
-                        };
-                        m.logs = r[5].take();
-                        m
-                    })
-                    .collect()
-            }
-            HistoryTool::Refinery => {
-                let sql = format!(
-                    "SELECT {}, {}, {}, {} FROM {t} ORDER BY version",
-                    col("version"),
-                    col("name"),
-                    col("checksum"),
-                    col("applied_on")
-                );
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .map(|mut r| {
-                        let mut m = row(r[0].take());
-                        m.name = r[1].take();
-                        m.checksum = r[2].take();
-                        m.applied_at = r[3].take();
-                        m
-                    })
-                    .collect()
-            }
-            HistoryTool::Flyway => {
-                let sql = format!(
-                    "SELECT {}, {}, {}, {}, {}, {}, {} FROM {t} ORDER BY installed_rank",
-                    col("installed_rank"),
-                    col("version"),
-                    col("description"),
-                    col("type"),
-                    col("checksum"),
-                    col("installed_on"),
-                    col("success")
-                );
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .filter_map(|mut r| {
-                        let kind = r[3].take().unwrap_or_default();
-                        // SCHEMA marks schema creation and DELETE marks a row removed by `repair`.
-                        if matches!(kind.as_str(), "SCHEMA" | "DELETE") {
-                            return None;
-                        }
-                        let version = r[1].take();
-                        let repeatable = version.is_none();
-                        let description = r[2].take();
-                        let key = match &version {
-                            Some(v) => Some(Version::dotted(v).map_or_else(|| v.clone(), |v| v.to_string())),
-                            None => description.clone(),
-                        };
-                        let mut m = row(key);
-                        m.rank = r[0].as_deref().and_then(|v| v.trim().parse().ok());
-                        m.name = description;
-                        m.checksum = r[4].take();
-                        m.applied_at = r[5].take();
-                        m.repeatable = repeatable;
-                        m.baseline = kind == "BASELINE";
-                        if !truthy(r[6].as_deref()) {
-                            m.outcome = AppliedOutcome::Failed;
-                        }
-                        Some(m)
-                    })
-                    .collect()
-            }
-            HistoryTool::Dbcheck => {
-                let sql = format!(
-                    "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM {t} ORDER BY started_at, version",
-                    col("version"),
-                    col("name"),
-                    col("checksum"),
-                    col("started_at"),
-                    col("finished_at"),
-                    col("success"),
-                    col("logs"),
-                    col("rolled_back_at")
-                );
-                self.text_rows(sql, &context)
-                    .await?
-                    .into_iter()
-                    .map(|mut r| {
-                        let mut m = row(r[0].take());
-                        m.name = r[1].take();
-                        m.checksum = r[2].take();
-                        m.applied_at = r[3].take();
-                        m.outcome = if r[7].is_some() {
-                            AppliedOutcome::RolledBack
-                        } else if r[4].is_none() || !truthy(r[5].as_deref()) {
-                            AppliedOutcome::Failed
-                        } else {
-                            AppliedOutcome::Succeeded
-                        };
-                        m.logs = r[6].take();
-                        m
-                    })
-                    .collect()
-            }
-        };
-        Ok(rows)
+        let sql = format!("SELECT {} FROM {} ORDER BY {order}", cols.join(", "), d.quote_ident(table));
+        let rows = self.text_rows(sql, &format!("reading {tool} history table {table}")).await?;
+        Ok(rows.into_iter().filter_map(|r| applied_row(tool, r)).collect())
     }
+}
+
+/// One history row (the columns [`Db::read_history`] selects for `tool`), normalized; `None`
+/// for rows that record no migration (Flyway's schema-creation and deleted-by-repair rows).
+fn applied_row(tool: HistoryTool, mut r: Vec<Option<String>>) -> Option<AppliedMigration> {
+    let mut m = AppliedMigration {
+        key: String::new(),
+        name: None,
+        checksum: None,
+        applied_at: None,
+        rank: None,
+        outcome: AppliedOutcome::Succeeded,
+        logs: None,
+        repeatable: false,
+        baseline: false,
+    };
+    let mut key = r[0].take();
+    match tool {
+        HistoryTool::Sqlx => {
+            m.name = r[1].take();
+            m.checksum = r[2].take();
+            m.applied_at = r[3].take();
+            if !truthy(r[4].as_deref()) {
+                m.outcome = AppliedOutcome::Failed;
+            }
+        }
+        HistoryTool::Diesel => m.applied_at = r[1].take(),
+        HistoryTool::Prisma => {
+            m.checksum = r[1].take();
+            m.applied_at = r[2].take();
+            m.outcome = if r[4].is_some() {
+                AppliedOutcome::RolledBack
+            } else if r[3].is_none() {
+                AppliedOutcome::Failed
+            } else {
+                AppliedOutcome::Succeeded
+            };
+            m.logs = r[5].take();
+        }
+        HistoryTool::Refinery => {
+            m.name = r[1].take();
+            m.checksum = r[2].take();
+            m.applied_at = r[3].take();
+        }
+        HistoryTool::Flyway => {
+            let kind = r[3].take().unwrap_or_default();
+            // SCHEMA marks schema creation and DELETE marks a row removed by `repair`.
+            if matches!(kind.as_str(), "SCHEMA" | "DELETE") {
+                return None;
+            }
+            // The first column is Flyway's `installed_rank`, not a key.
+            m.rank = key.as_deref().and_then(|v| v.trim().parse().ok());
+            let version = r[1].take();
+            let description = r[2].take();
+            m.repeatable = version.is_none();
+            key = match &version {
+                Some(v) => Some(Version::dotted(v).map_or_else(|| v.clone(), |v| v.to_string())),
+                None => description.clone(),
+            };
+            m.name = description;
+            m.checksum = r[4].take();
+            m.applied_at = r[5].take();
+            m.baseline = kind == "BASELINE";
+            if !truthy(r[6].as_deref()) {
+                m.outcome = AppliedOutcome::Failed;
+            }
+        }
+        HistoryTool::Dbcheck => {
+            m.name = r[1].take();
+            m.checksum = r[2].take();
+            m.applied_at = r[3].take();
+            m.outcome = if r[7].is_some() {
+                AppliedOutcome::RolledBack
+            } else if r[4].is_none() || !truthy(r[5].as_deref()) {
+                AppliedOutcome::Failed
+            } else {
+                AppliedOutcome::Succeeded
+            };
+            m.logs = r[6].take();
+        }
+    }
+    m.key = key.unwrap_or_default();
+    Some(m)
 }

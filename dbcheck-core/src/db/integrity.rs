@@ -380,8 +380,14 @@ fn sample_rows(rows: Vec<Vec<Option<String>>>, key_len: usize, has_value: bool) 
         .collect()
 }
 
-/// Any column of a custom query's row as text: text, integer, float, boolean or bytes (hex).
-fn cell<R: sqlx::Row>(row: &R, i: usize) -> Option<String>
+/// A driver row whose columns can be read back as text, whatever their type.
+trait TextCells: sqlx::Row {
+    /// Column `i` as text: text, integer, float, boolean or bytes (hex unless UTF-8); the type's
+    /// name in angle brackets for anything else; `None` for SQL NULL.
+    fn cell(&self, i: usize) -> Option<String>;
+}
+
+impl<R: sqlx::Row> TextCells for R
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -391,25 +397,27 @@ where
     for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
-        return v;
+    fn cell(&self, i: usize) -> Option<String> {
+        if let Ok(v) = self.try_get::<Option<String>, _>(i) {
+            return v;
+        }
+        if let Ok(v) = self.try_get::<Option<i64>, _>(i) {
+            return v.map(|v| v.to_string());
+        }
+        if let Ok(v) = self.try_get::<Option<i32>, _>(i) {
+            return v.map(|v| v.to_string());
+        }
+        if let Ok(v) = self.try_get::<Option<bool>, _>(i) {
+            return v.map(|v| v.to_string());
+        }
+        if let Ok(v) = self.try_get::<Option<f64>, _>(i) {
+            return v.map(|v| v.to_string());
+        }
+        if let Ok(v) = self.try_get::<Option<Vec<u8>>, _>(i) {
+            return v.map(|b| String::from_utf8(b.clone()).unwrap_or_else(|_| format!("\\x{}", hex::encode(b))));
+        }
+        Some(format!("<{}>", self.columns()[i].type_info().name()))
     }
-    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
-        return v.map(|v| v.to_string());
-    }
-    if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
-        return v.map(|v| v.to_string());
-    }
-    if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
-        return v.map(|v| v.to_string());
-    }
-    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
-        return v.map(|v| v.to_string());
-    }
-    if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
-        return v.map(|b| String::from_utf8(b.clone()).unwrap_or_else(|_| format!("\\x{}", hex::encode(b))));
-    }
-    Some(format!("<{}>", row.columns()[i].type_info().name()))
 }
 
 impl Db {
@@ -559,21 +567,12 @@ impl Db {
     pub async fn integrity_custom_samples(&mut self, sql: &str, limit: usize) -> Result<Vec<SampleRow>, DbError> {
         let ctx = "reading a custom rule's rows";
         let full = AssertSqlSafe(format!("SELECT * FROM ({}) v LIMIT {limit}", trim_sql(sql)));
-        fn render<R: sqlx::Row>(rows: Vec<R>) -> Vec<SampleRow>
-        where
-            usize: sqlx::ColumnIndex<R>,
-            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        {
+        fn render<R: TextCells>(rows: Vec<R>) -> Vec<SampleRow> {
             rows.iter()
                 .map(|row| {
                     let cells: Vec<String> = (0..row.len())
                         .map(|i| {
-                            let v = cell(row, i).unwrap_or_else(|| "NULL".to_owned());
+                            let v = row.cell(i).unwrap_or_else(|| "NULL".to_owned());
                             format!("{}={v}", row.columns()[i].name())
                         })
                         .collect();
