@@ -7,32 +7,26 @@ use super::*;
 
 /// Damage a fresh copy of a generation in one way and expect exactly `code`.
 async fn case(db: &TestDb, code: &str, damage: impl FnOnce(&Path)) {
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
     db.execute("DROP TABLE IF EXISTS ad_images; DROP TABLE IF EXISTS ads").await;
-    db.execute(SCHEMA).await;
-    for i in 1..=5 {
-        add_ad(db, &uploads, i).await;
-    }
-    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
-    assert!(verify(&dir, &id).await.ok(), "sound before the damage");
-    let g = gen_dir(&dir, &id);
+    let s = Scenario::new(db, 5).await;
+    let id = backup(db.url(), &s.options()).await;
+    assert!(verify(&s.dir, &id).await.ok(), "sound before the damage");
+    let g = gen_dir(&s.dir, &id);
     damage(&g);
-    let report = verify(&dir, &id).await;
+    let report = verify(&s.dir, &id).await;
     let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
     assert!(codes.contains(&code), "{code}: {codes:?}");
     assert!(!report.ok());
     // Restore touches nothing.
     db.execute("INSERT INTO ads (id, title) VALUES (99, 'after the backup')").await;
     let refs = references(db.url()).await;
-    let files = tree(&uploads);
-    let err = restore(&dir, &id, db.url(), &uploads, true).await.unwrap_err();
+    let files = tree(&s.uploads);
+    let err = restore(&s.dir, &id, db.url(), &s.uploads, true).await.unwrap_err();
     assert!(err.contains("does not verify"), "{err}");
     assert_eq!(references(db.url()).await, refs);
-    assert_eq!(tree(&uploads), files);
+    assert_eq!(tree(&s.uploads), files);
     let n: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        std::fs::read_dir(&s.dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(n.iter().filter(|n| !n.starts_with('.')).count(), 1, "no safety backup either: {n:?}");
 }
 

@@ -19,6 +19,7 @@ use dbcheck_core::db::{ConnectOptions, DatabaseUrl};
 use dbcheck_core::files::{FilesConfig, FilesEntry};
 use dbcheck_tests::TestDb;
 use sha2::{Digest as _, Sha256};
+use sqlx::Connection as _;
 
 /// The schema of the scenarios: ads with image rows that reference files.
 pub(crate) const SCHEMA: &str = "CREATE TABLE ads (id INTEGER PRIMARY KEY, title TEXT NOT NULL); \
@@ -54,6 +55,41 @@ pub(crate) fn options(dir: &Path, uploads: &Path, keep: usize) -> BackupOptions 
         prune: true,
         threads: 2,
         allow_missing: false,
+    }
+}
+
+/// A scenario's temporary work folder with `uploads/` (the files root, created) and `backups/`
+/// (the backup folder, left for the first backup to create).
+pub(crate) struct Scenario {
+    pub(crate) work: tempfile::TempDir,
+    pub(crate) uploads: PathBuf,
+    pub(crate) dir: PathBuf,
+}
+
+impl Scenario {
+    /// The folders, and on `db` the schema with ads `1..=ads`, each with its file.
+    pub(crate) async fn new(db: &TestDb, ads: usize) -> Scenario {
+        let work = tempfile::tempdir().unwrap();
+        let uploads = work.path().join("uploads");
+        let dir = work.path().join("backups");
+        std::fs::create_dir_all(&uploads).unwrap();
+        db.execute(SCHEMA).await;
+        for i in 1..=ads {
+            add_ad(db, &uploads, i).await;
+        }
+        Scenario { work, uploads, dir }
+    }
+
+    /// Backup options for these folders, keeping 7 generations.
+    pub(crate) fn options(&self) -> BackupOptions {
+        options(&self.dir, &self.uploads, 7)
+    }
+
+    /// A new empty folder `name` in the work folder, e.g. the files root of a restore.
+    pub(crate) fn folder(&self, name: &str) -> PathBuf {
+        let folder = self.work.path().join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        folder
     }
 }
 
@@ -128,15 +164,63 @@ pub(crate) async fn backup(url: &str, opts: &BackupOptions) -> String {
 
 /// File references of `ad_images` (via sqlx, independent of dbcheck).
 pub(crate) async fn references(url: &str) -> Vec<String> {
-    use sqlx::Connection as _;
-    if url.starts_with("sqlite") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT file_path FROM ad_images ORDER BY id").fetch_all(&mut c).await.unwrap()
-    } else if url.starts_with("mysql") {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT file_path FROM ad_images ORDER BY id").fetch_all(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT file_path FROM ad_images ORDER BY id").fetch_all(&mut c).await.unwrap()
+    Client::connect(url).await.strings("SELECT file_path FROM ad_images ORDER BY id").await
+}
+
+/// With the application connected, `restore` refuses and leaves the database as it is; forced, it
+/// restores.
+pub(crate) async fn restore_waits_for_the_application(db: &TestDb) {
+    let s = Scenario::new(db, 1).await;
+    let id = backup(db.url(), &s.options()).await;
+    db.execute("DELETE FROM ad_images").await;
+    let app = Client::connect(db.url()).await;
+    let err = restore(&s.dir, &id, db.url(), &s.uploads, false).await.unwrap_err();
+    assert!(err.contains("1 other connection"), "{err}");
+    assert!(references(db.url()).await.is_empty(), "nothing restored");
+    restore(&s.dir, &id, db.url(), &s.uploads, true).await.unwrap();
+    assert_eq!(references(db.url()).await, ["ads/1/1.jpg"]);
+    drop(app);
+}
+
+/// A plain sqlx connection to a scenario database, as an application holds one; it sends SQL text
+/// only (no parameters), so one statement serves every backend.
+pub(crate) enum Client {
+    Sqlite(sqlx::SqliteConnection),
+    Mysql(sqlx::MySqlConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Client {
+    /// Connects to `url`, choosing the driver by its scheme.
+    pub(crate) async fn connect(url: &str) -> Client {
+        if url.starts_with("sqlite") {
+            Client::Sqlite(sqlx::SqliteConnection::connect(url).await.unwrap())
+        } else if url.starts_with("mysql") {
+            Client::Mysql(sqlx::MySqlConnection::connect(url).await.unwrap())
+        } else {
+            Client::Postgres(sqlx::PgConnection::connect(url).await.unwrap())
+        }
+    }
+
+    /// Runs a script of one or more statements.
+    pub(crate) async fn execute(&mut self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Client::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Client::Mysql(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Client::Postgres(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        }
+        .unwrap();
+    }
+
+    /// The first column, as text, of every row `sql` returns.
+    pub(crate) async fn strings(&mut self, sql: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Client::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+            Client::Mysql(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+            Client::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+        }
+        .unwrap()
     }
 }

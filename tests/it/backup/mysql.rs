@@ -5,12 +5,13 @@
 //! have; triggers, non-InnoDB tables and connected applications are refused.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use dbcheck_tests::{Backend, TestDb, admin_url, require_db};
 use sqlx::Connection as _;
 
+use super::writer::{Writer, restore_written};
 use super::*;
 
 async fn scalar(url: &str, sql: &str) -> i64 {
@@ -67,10 +68,9 @@ async fn mysql_password_goes_through_the_environment_never_argv_or_the_generatio
 
     // Wrappers in `mysql_bin_dir` record how dbcheck runs the client programs, then run the real
     // ones (found on PATH; the wrapper folder is not on it).
-    let work = tempfile::tempdir().unwrap();
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = work.path().join("calls.log");
+    let s = Scenario::new(&db, 3).await;
+    let bin = s.folder("bin");
+    let log = s.work.path().join("calls.log");
     for name in ["mariadb-dump", "mysqldump", "mariadb", "mysql"] {
         let script = format!(
             "#!/bin/sh\nprintf 'argv: %s\\n' \"$*\" >> '{log}'\n\
@@ -105,19 +105,13 @@ async fn mysql_password_goes_through_the_environment_never_argv_or_the_generatio
         })
     };
 
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    for i in 1..=3 {
-        add_ad(&db, &uploads, i).await;
-    }
-    let mut opts = options(&dir, &uploads, 7);
+    let mut opts = s.options();
     opts.settings.mysql_bin_dir = Some(bin.clone());
     let parsed = DatabaseUrl::parse(&url).unwrap();
     let outcome = create_backup(&parsed, &opts).await.unwrap();
-    assert!(verify(&dir, &outcome.id).await.ok());
+    assert!(verify(&s.dir, &outcome.id).await.ok());
     db.execute("DELETE FROM ad_images").await;
-    restore_with(&dir, &outcome.id, &url, &uploads, false, opts.clone()).await.unwrap();
+    restore_with(&s.dir, &outcome.id, &url, &s.uploads, false, opts.clone()).await.unwrap();
     assert_eq!(references(db.url()).await.len(), 3, "restored through the password-protected account");
     stop.store(true, Ordering::Relaxed);
     let (seen, leaked) = scanner.join().unwrap();
@@ -135,7 +129,7 @@ async fn mysql_password_goes_through_the_environment_never_argv_or_the_generatio
     assert_eq!(with_env, runs, "every run got the password through MYSQL_PWD:\n{calls}");
     assert!(calls.contains("--single-transaction"), "{calls}");
     let mut files = Vec::new();
-    all_bytes(&dir, &mut files);
+    all_bytes(&s.dir, &mut files);
     assert!(files.len() > 5);
     for (p, bytes) in &files {
         assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the password", p.display());
@@ -146,34 +140,27 @@ async fn mysql_password_goes_through_the_environment_never_argv_or_the_generatio
 #[tokio::test]
 async fn mysql_tables_outside_innodb_are_refused() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
+    let s = Scenario::new(&db, 1).await;
     db.execute("CREATE TABLE counters (id INT PRIMARY KEY) ENGINE=MyISAM").await;
     let url = DatabaseUrl::parse(db.url()).unwrap();
-    let err = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap_err().to_string();
+    let err = create_backup(&url, &s.options()).await.unwrap_err().to_string();
     assert!(err.contains("counters (MyISAM)") && err.contains("InnoDB"), "{err}");
-    assert!(generations(&dir).is_empty());
+    assert!(generations(&s.dir).is_empty());
     // Converted to InnoDB, the same database backs up.
     db.execute("ALTER TABLE counters ENGINE=InnoDB").await;
-    create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap();
+    create_backup(&url, &s.options()).await.unwrap();
 }
 
 #[tokio::test]
 async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
+    let s = Scenario::new(&db, 0).await;
     db.execute(
         "CREATE TABLE ad_tags (id INT PRIMARY KEY, ad_id INT NOT NULL, FOREIGN KEY (ad_id) REFERENCES ads (id))",
     )
     .await;
     for i in 1..=5 {
-        add_ad(&db, &uploads, i).await;
+        add_ad(&db, &s.uploads, i).await;
         db.execute(&format!("INSERT INTO ad_tags (id, ad_id) VALUES ({i}, {i})")).await;
     }
     // Bytes that a text-mode client would mangle: CR LF, backslashes, quotes, NUL, binary.
@@ -185,13 +172,13 @@ async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
     let digest =
         "SELECT CAST(CRC32(GROUP_CONCAT(CONCAT_WS('|', id, HEX(s), HEX(b)) ORDER BY id)) AS SIGNED) FROM raw_bytes";
     let raw_before = scalar(db.url(), digest).await;
-    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let id = backup(db.url(), &s.options()).await;
     let before = references(db.url()).await;
     db.execute(
         "CREATE TABLE added_later (id INT PRIMARY KEY); DELETE FROM ad_tags; DELETE FROM ad_images WHERE id > 2",
     )
     .await;
-    restore(&dir, &id, db.url(), &uploads, false).await.unwrap();
+    restore(&s.dir, &id, db.url(), &s.uploads, false).await.unwrap();
     assert_eq!(references(db.url()).await, before);
     let name = db.name();
     let tables = |t: &str| {
@@ -209,7 +196,7 @@ async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
     sqlx::raw_sql("INSERT INTO ad_tags (id, ad_id) VALUES (101, 1)").execute(&mut c).await.unwrap();
     c.close().await.unwrap();
     assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0, "the new and old databases are dropped");
-    assert!(dbcheck_core::backup::list_generations(&dir).generations.iter().any(|g| g.kind == "safety"));
+    assert!(dbcheck_core::backup::list_generations(&s.dir).generations.iter().any(|g| g.kind == "safety"));
 
     // Views cannot change database: they are recreated in the target from the backup (a view
     // over a view included), and a view the backup did not have is gone.
@@ -218,9 +205,9 @@ async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
          CREATE VIEW a_upper AS SELECT UPPER(title) AS t FROM ad_titles",
     )
     .await;
-    let with_views = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let with_views = backup(db.url(), &s.options()).await;
     db.execute("DROP VIEW a_upper; CREATE VIEW only_here AS SELECT 1 AS x; DELETE FROM ad_tags WHERE id = 101").await;
-    restore(&dir, &with_views, db.url(), &uploads, false).await.unwrap();
+    restore(&s.dir, &with_views, db.url(), &s.uploads, false).await.unwrap();
     assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 6);
     assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM a_upper WHERE t LIKE 'AD %'").await, 5);
     let views = format!("SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '{name}'");
@@ -238,37 +225,20 @@ async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
 
     // A trigger cannot be carried over: the restore refuses before touching anything.
     db.execute("CREATE TRIGGER ad_touch BEFORE UPDATE ON ads FOR EACH ROW SET NEW.title = NEW.title").await;
-    let with_trigger = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let with_trigger = backup(db.url(), &s.options()).await;
     db.execute("DELETE FROM ad_tags WHERE id = 101").await;
-    let count = generations(&dir).len();
-    let err = restore(&dir, &with_trigger, db.url(), &uploads, false).await.unwrap_err();
+    let count = generations(&s.dir).len();
+    let err = restore(&s.dir, &with_trigger, db.url(), &s.uploads, false).await.unwrap_err();
     assert!(err.contains("trigger ad_touch") && err.contains("nothing was restored"), "{err}");
     assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 5, "untouched");
-    assert_eq!(generations(&dir).len(), count, "no safety backup either");
+    assert_eq!(generations(&s.dir).len(), count, "no safety backup either");
     assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0);
 }
 
 #[tokio::test]
 async fn mysql_restore_stops_while_the_application_is_connected_unless_forced() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
-    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
-    db.execute("DELETE FROM ad_images").await;
-    let app = sqlx::MySqlConnection::connect(db.url()).await.unwrap();
-    let err = restore(&dir, &id, db.url(), &uploads, false).await.unwrap_err();
-    assert!(err.contains("1 other connection"), "{err}");
-    assert!(references(db.url()).await.is_empty(), "nothing restored");
-    restore(&dir, &id, db.url(), &uploads, true).await.unwrap();
-    assert_eq!(references(db.url()).await, ["ads/1/1.jpg"]);
-    drop(app);
-}
-
-fn content(i: i64) -> String {
-    format!("image {i} {}", "z".repeat((i % 89) as usize))
+    restore_waits_for_the_application(&db).await;
 }
 
 /// Under a continuous writer (inserts; deletes whose files a sweeper removes after a grace
@@ -278,87 +248,25 @@ fn content(i: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_backups_under_a_continuous_writer_describe_the_dump_snapshot() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    std::fs::create_dir_all(&uploads).unwrap();
-    db.execute(SCHEMA).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let written = Arc::new(AtomicUsize::new(0));
-    let writer = {
-        let (url, uploads, stop, written) = (db.url().to_owned(), uploads.clone(), stop.clone(), written.clone());
-        tokio::spawn(async move {
-            let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-            let mut pending: Vec<(Instant, PathBuf)> = Vec::new();
-            let mut i: i64 = 0;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let rel = format!("ads/{}/{i}.jpg", i % 11);
-                let path = uploads.join(&rel);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, content(i)).unwrap();
-                let mut tx = conn.begin().await.unwrap();
-                sqlx::query("INSERT INTO ads (id, title) VALUES (?, 'ad')").bind(i).execute(&mut *tx).await.unwrap();
-                sqlx::query("INSERT INTO ad_images (id, ad_id, file_path) VALUES (?, ?, ?)")
-                    .bind(i)
-                    .bind(i)
-                    .bind(&rel)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-                if i % 3 == 0 {
-                    let old = i - 2;
-                    let mut tx = conn.begin().await.unwrap();
-                    let gone: Option<String> = sqlx::query_scalar("SELECT file_path FROM ad_images WHERE ad_id = ?")
-                        .bind(old)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .unwrap();
-                    sqlx::query("DELETE FROM ad_images WHERE ad_id = ?").bind(old).execute(&mut *tx).await.unwrap();
-                    sqlx::query("DELETE FROM ads WHERE id = ?").bind(old).execute(&mut *tx).await.unwrap();
-                    tx.commit().await.unwrap();
-                    if let Some(rel) = gone {
-                        pending.push((Instant::now(), uploads.join(rel)));
-                    }
-                }
-                // The sweeper: files of deleted rows go after a grace period longer than a backup.
-                while pending.first().is_some_and(|(t, _)| t.elapsed() > Duration::from_secs(8)) {
-                    let (_, p) = pending.remove(0);
-                    let _ = std::fs::remove_file(p);
-                }
-                written.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        })
-    };
-    while written.load(Ordering::Relaxed) < 50 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let opts = options(&dir, &uploads, 7);
+    let s = Scenario::new(&db, 0).await;
+    let writer = Writer::start(db.url(), &s.uploads, Duration::from_secs(8)).await;
+    let opts = s.options();
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let before = written.load(Ordering::Relaxed);
+        let before = writer.written();
         ids.push(backup(db.url(), &opts).await);
-        assert!(written.load(Ordering::Relaxed) > before, "the writer wrote during the backup");
+        assert!(writer.written() > before, "the writer wrote during the backup");
     }
-    stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
+    writer.stop().await;
     for id in &ids {
-        let report = verify(&dir, id).await;
-        assert!(report.ok(), "{id}: {:?}", report.findings);
-        let m = report.manifest.unwrap();
         let fresh = require_db!(TestDb::mysql().await);
-        let folder = work.path().join(format!("restore-{id}"));
-        std::fs::create_dir_all(&folder).unwrap();
-        restore(&dir, id, fresh.url(), &folder, false).await.unwrap();
-        let refs = references(fresh.url()).await;
-        assert!(!refs.is_empty());
+        let (report, refs) = restore_written(&s, id, &fresh).await;
+        let m = report.manifest.unwrap();
         assert_eq!(m.row_counts["ad_images"], refs.len() as u64, "{id}: row count from the dump's snapshot");
         assert_eq!(m.row_counts["ad_images"], m.references.references);
         let ads = scalar(fresh.url(), "SELECT COUNT(*) FROM ads").await;
         assert_eq!(ads as u64, refs.len() as u64, "{id}: every ad has its image in one snapshot");
-        let listed = std::fs::read_to_string(gen_dir(&dir, id).join("meta/refs.jsonl")).unwrap();
+        let listed = std::fs::read_to_string(gen_dir(&s.dir, id).join("meta/refs.jsonl")).unwrap();
         let mut listed: Vec<String> = listed
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["value"].as_str().unwrap().to_owned())
@@ -367,11 +275,6 @@ async fn mysql_backups_under_a_continuous_writer_describe_the_dump_snapshot() {
         listed.sort();
         restored.sort();
         assert_eq!(listed, restored, "{id}: refs.jsonl is the dump's references");
-        for r in &refs {
-            let i: i64 = r.rsplit('/').next().unwrap().trim_end_matches(".jpg").parse().unwrap();
-            let got = std::fs::read_to_string(folder.join(r)).unwrap_or_else(|e| panic!("{id}: dangling {r}: {e}"));
-            assert_eq!(got, content(i), "{id}: {r}");
-        }
     }
 }
 
@@ -380,21 +283,17 @@ async fn mysql_backups_under_a_continuous_writer_describe_the_dump_snapshot() {
 #[tokio::test]
 async fn mysql_restore_creates_a_missing_target_database() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
+    let s = Scenario::new(&db, 0).await;
     db.execute("ALTER DATABASE CHARACTER SET latin1 COLLATE latin1_swedish_ci").await;
     for i in 1..=3 {
-        add_ad(&db, &uploads, i).await;
+        add_ad(&db, &s.uploads, i).await;
     }
-    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
+    let id = backup(db.url(), &s.options()).await;
     let target_name = format!("{}_new", db.name());
     let mut target = url::Url::parse(db.url()).unwrap();
     target.set_path(&format!("/{target_name}"));
-    let folder = work.path().join("fresh");
-    std::fs::create_dir_all(&folder).unwrap();
-    let restored = restore(&dir, &id, target.as_str(), &folder, false).await;
+    let folder = s.folder("fresh");
+    let restored = restore(&s.dir, &id, target.as_str(), &folder, false).await;
     let refs = if restored.is_ok() { references(target.as_str()).await } else { Vec::new() };
     let admin = admin_url(Backend::Mysql).unwrap();
     let charset = {
@@ -414,7 +313,7 @@ async fn mysql_restore_creates_a_missing_target_database() {
     assert_eq!(refs, references(db.url()).await);
     assert_eq!(charset.as_deref(), Some("latin1"), "the new database has the backed-up one's character set");
     assert_eq!(tree(&folder).len(), 3);
-    assert!(dbcheck_core::backup::list_generations(&dir).generations.iter().all(|g| g.kind == "backup"));
+    assert!(dbcheck_core::backup::list_generations(&s.dir).generations.iter().all(|g| g.kind == "backup"));
     assert_eq!(databases_like(&format!("{target_name}_dbcheck")).await, 0);
 }
 
@@ -423,27 +322,23 @@ async fn mysql_restore_creates_a_missing_target_database() {
 #[tokio::test]
 async fn mysql_scratch_database_of_a_killed_backup_is_dropped_by_the_next_run() {
     let db = require_db!(TestDb::mysql().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
+    let s = Scenario::new(&db, 1).await;
     let suffix = db.name().rsplit('_').next().unwrap().to_owned();
     let leftover = format!("_dbcheck_shadow_killed_{suffix}");
     let innocent = format!("dbcheck_keep_{suffix}");
     admin_execute(&format!("CREATE DATABASE `{leftover}`; CREATE DATABASE `{innocent}`")).await;
     for (tmp, name) in [(".tmp-20260101T000000000Z", &leftover), (".tmp-20260101T000000001Z", &innocent)] {
-        std::fs::create_dir_all(dir.join(tmp)).unwrap();
-        std::fs::write(dir.join(tmp).join(".scratch-database"), name).unwrap();
+        std::fs::create_dir_all(s.dir.join(tmp)).unwrap();
+        std::fs::write(s.dir.join(tmp).join(".scratch-database"), name).unwrap();
     }
     let url = DatabaseUrl::parse(db.url()).unwrap();
-    let outcome = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap();
+    let outcome = create_backup(&url, &s.options()).await.unwrap();
     let left = databases_like(&leftover).await;
     let kept = databases_like(&innocent).await;
     admin_execute(&format!("DROP DATABASE IF EXISTS `{leftover}`; DROP DATABASE IF EXISTS `{innocent}`")).await;
     assert_eq!(left, 0, "the scratch database of the killed run is dropped");
     assert_eq!(kept, 1, "a marker naming any other database is ignored");
     assert_eq!(outcome.cleaned.len(), 2, "{:?}", outcome.cleaned);
-    assert!(!gen_dir(&dir, &outcome.id).join(".scratch-database").exists());
-    assert!(verify(&dir, &outcome.id).await.ok());
+    assert!(!gen_dir(&s.dir, &outcome.id).join(".scratch-database").exists());
+    assert!(verify(&s.dir, &outcome.id).await.ok());
 }

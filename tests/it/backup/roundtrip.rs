@@ -43,22 +43,16 @@ async fn roundtrip(db: &TestDb, fresh: &TestDb) {
 }
 
 async fn roundtrip_with(db: &TestDb, fresh: &TestDb, jobs: u32) {
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    for i in 1..=20 {
-        add_ad(db, &uploads, i).await;
-    }
-    std::fs::write(uploads.join("stray.txt"), "not referenced").unwrap();
-    let mut opts = options(&dir, &uploads, 7);
+    let s = Scenario::new(db, 20).await;
+    std::fs::write(s.uploads.join("stray.txt"), "not referenced").unwrap();
+    let mut opts = s.options();
     opts.settings.jobs = jobs;
     let id = backup(db.url(), &opts).await;
     let before_refs = references(db.url()).await;
-    let before_files = tree(&uploads);
+    let before_files = tree(&s.uploads);
 
     // The generation: complete, private, verifying.
-    let g = gen_dir(&dir, &id);
+    let g = gen_dir(&s.dir, &id);
     assert!(g.join("manifest.json").is_file());
     assert_eq!(std::fs::metadata(&g).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(g.join("manifest.json")).unwrap().permissions().mode() & 0o777, 0o600);
@@ -70,13 +64,12 @@ async fn roundtrip_with(db: &TestDb, fresh: &TestDb, jobs: u32) {
     }
     assert!(!g.join("files/0/stray.txt").exists(), "include_uploads = referenced copies referenced files only");
     assert_schema_files(&g);
-    let report = verify(&dir, &id).await;
+    let report = verify(&s.dir, &id).await;
     assert!(report.ok(), "{:?}", report.findings);
     assert_eq!(report.references_checked, 20);
 
     // Restore into a fresh database and folder.
-    let fresh_uploads = work.path().join("fresh-uploads");
-    std::fs::create_dir_all(&fresh_uploads).unwrap();
+    let fresh_uploads = s.folder("fresh-uploads");
     if jobs > 1 {
         let m = report.manifest.as_ref().unwrap();
         assert_eq!((m.dump_format.as_str(), m.dump_path.as_str()), ("directory", "db/dump.dir"));
@@ -84,7 +77,7 @@ async fn roundtrip_with(db: &TestDb, fresh: &TestDb, jobs: u32) {
         let parts = m.files.iter().filter(|f| f.path.starts_with("db/dump.dir/")).count();
         assert!(parts >= 3, "toc.dat and one data file per table: {parts}");
     }
-    restore_with(&dir, &id, fresh.url(), &fresh_uploads, false, opts.clone()).await.unwrap();
+    restore_with(&s.dir, &id, fresh.url(), &fresh_uploads, false, opts.clone()).await.unwrap();
     assert_eq!(references(fresh.url()).await, before_refs);
     let restored = tree(&fresh_uploads);
     for r in &before_refs {
@@ -93,11 +86,11 @@ async fn roundtrip_with(db: &TestDb, fresh: &TestDb, jobs: u32) {
 
     // Change the original, then restore over it: the safety backup saves the changed state.
     db.execute("DELETE FROM ad_images WHERE id <= 5; DELETE FROM ads WHERE id <= 5").await;
-    std::fs::write(uploads.join("ads/6/6.jpg"), "overwritten").unwrap();
-    restore_with(&dir, &id, db.url(), &uploads, false, opts.clone()).await.unwrap();
+    std::fs::write(s.uploads.join("ads/6/6.jpg"), "overwritten").unwrap();
+    restore_with(&s.dir, &id, db.url(), &s.uploads, false, opts.clone()).await.unwrap();
     assert_eq!(references(db.url()).await, before_refs);
-    assert_eq!(tree(&uploads).get("ads/6/6.jpg"), before_files.get("ads/6/6.jpg"));
-    let listing = dbcheck_core::backup::list_generations(&dir);
+    assert_eq!(tree(&s.uploads).get("ads/6/6.jpg"), before_files.get("ads/6/6.jpg"));
+    let listing = dbcheck_core::backup::list_generations(&s.dir);
     assert!(listing.generations.iter().any(|g| g.kind == "safety"), "{listing:?}");
 }
 
@@ -134,31 +127,25 @@ async fn postgres_directory_format_with_two_jobs_roundtrip() {
 #[tokio::test]
 async fn retention_prunes_to_keep_and_hard_links_survive() {
     let db = require_db!(TestDb::sqlite().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    for i in 1..=10 {
-        add_ad(&db, &uploads, i).await;
-    }
-    let mut opts = options(&dir, &uploads, 7);
+    let s = Scenario::new(&db, 10).await;
+    let mut opts = s.options();
     let mut ids = Vec::new();
     for round in 0..7 {
         // One new file per generation; the rest are unchanged and hard-linked.
-        add_ad(&db, &uploads, 100 + round).await;
+        add_ad(&db, &s.uploads, 100 + round).await;
         ids.push(backup(db.url(), &opts).await);
     }
-    let last = gen_dir(&dir, ids.last().unwrap());
+    let last = gen_dir(&s.dir, ids.last().unwrap());
     let nlink = std::fs::metadata(last.join("files/0/ads/1/1.jpg")).unwrap().nlink();
     assert_eq!(nlink, 7, "an unchanged file is one inode shared by all seven generations");
     opts.settings.keep = 3;
-    let removed = dbcheck_core::backup::store::prune(&dir, 3).unwrap();
+    let removed = dbcheck_core::backup::store::prune(&s.dir, 3).unwrap();
     assert_eq!(removed, ids[..4].to_vec());
     let left: Vec<String> =
-        dbcheck_core::backup::list_generations(&dir).generations.into_iter().map(|g| g.id).collect();
+        dbcheck_core::backup::list_generations(&s.dir).generations.into_iter().map(|g| g.id).collect();
     assert_eq!(left, ids[4..].to_vec());
     for id in &ids[4..] {
-        let r = verify(&dir, id).await;
+        let r = verify(&s.dir, id).await;
         assert!(r.ok(), "{id}: {:?}", r.findings);
     }
     assert_eq!(std::fs::metadata(last.join("files/0/ads/1/1.jpg")).unwrap().nlink(), 3);
@@ -167,17 +154,13 @@ async fn retention_prunes_to_keep_and_hard_links_survive() {
 #[tokio::test]
 async fn a_dangling_reference_fails_the_backup_and_leaves_nothing() {
     let db = require_db!(TestDb::sqlite().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
+    let s = Scenario::new(&db, 1).await;
     db.execute("INSERT INTO ad_images (id, ad_id, file_path) VALUES (2, 1, 'gone.jpg'), (3, 1, '../../etc/passwd')")
         .await;
     let url = DatabaseUrl::parse(db.url()).unwrap();
-    let err = create_backup(&url, &options(&dir, &uploads, 7)).await.unwrap_err().to_string();
+    let err = create_backup(&url, &s.options()).await.unwrap_err().to_string();
     assert!(err.contains("1 file(s)") && err.contains("gone.jpg"), "{err}");
-    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(&s.dir).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(entries.iter().all(|n| n.to_string_lossy().starts_with('.')), "no generation: {entries:?}");
     assert!(entries.iter().all(|n| !n.to_string_lossy().starts_with(".tmp-")), "{entries:?}");
 }
@@ -185,51 +168,32 @@ async fn a_dangling_reference_fails_the_backup_and_leaves_nothing() {
 #[tokio::test]
 async fn postgres_dump_is_reused_only_when_nothing_was_written() {
     let db = require_db!(TestDb::postgres().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
-    let opts = options(&dir, &uploads, 7);
+    let s = Scenario::new(&db, 1).await;
+    let opts = s.options();
     let url = DatabaseUrl::parse(db.url()).unwrap();
     let first = create_backup(&url, &opts).await.unwrap();
     assert!(!first.dump_reused);
     // Another backup right away may reuse the dump (if nothing on the server wrote WAL since);
     // either way it is complete on its own.
     let second = create_backup(&url, &opts).await.unwrap();
-    let dump = |id: &str| gen_dir(&dir, id).join("db/dump.pgdump");
+    let dump = |id: &str| gen_dir(&s.dir, id).join("db/dump.pgdump");
     if second.dump_reused {
         assert_eq!(std::fs::metadata(dump(&second.id)).unwrap().nlink(), 2);
     }
-    assert!(verify(&dir, &second.id).await.ok());
+    assert!(verify(&s.dir, &second.id).await.ok());
     // After a write the dump is taken again, and holds the write.
-    add_ad(&db, &uploads, 2).await;
+    add_ad(&db, &s.uploads, 2).await;
     let third = create_backup(&url, &opts).await.unwrap();
     assert!(!third.dump_reused);
     assert_eq!(std::fs::metadata(dump(&third.id)).unwrap().nlink(), 1);
     let fresh = require_db!(TestDb::postgres().await);
-    let folder = work.path().join("fresh");
-    std::fs::create_dir_all(&folder).unwrap();
-    restore(&dir, &third.id, fresh.url(), &folder, false).await.unwrap();
+    let folder = s.folder("fresh");
+    restore(&s.dir, &third.id, fresh.url(), &folder, false).await.unwrap();
     assert_eq!(references(fresh.url()).await.len(), 2);
 }
 
 #[tokio::test]
 async fn postgres_restore_stops_while_the_application_is_connected_unless_forced() {
-    use sqlx::Connection as _;
     let db = require_db!(TestDb::postgres().await);
-    let work = tempfile::tempdir().unwrap();
-    let uploads = work.path().join("uploads");
-    let dir = work.path().join("backups");
-    db.execute(SCHEMA).await;
-    add_ad(&db, &uploads, 1).await;
-    let id = backup(db.url(), &options(&dir, &uploads, 7)).await;
-    db.execute("DELETE FROM ad_images").await;
-    let app = sqlx::PgConnection::connect(db.url()).await.unwrap();
-    let err = restore(&dir, &id, db.url(), &uploads, false).await.unwrap_err();
-    assert!(err.contains("1 other connection"), "{err}");
-    assert!(references(db.url()).await.is_empty(), "nothing restored");
-    restore(&dir, &id, db.url(), &uploads, true).await.unwrap();
-    assert_eq!(references(db.url()).await, ["ads/1/1.jpg"]);
-    drop(app);
+    restore_waits_for_the_application(&db).await;
 }
