@@ -71,6 +71,7 @@ async fn run_checks(
         Err(e) => offline.skipped.push(format!("git-base checks: {e}")),
     }
     // Declared sources (diesel schema.rs, schema.sql, #[schema_guard] structs) vs the migrations.
+    let mut code_refs = None;
     match super::declared::offline_dialect(project, global, None)? {
         dbcheck_core::db::Dialect::Mysql => offline.skipped.push(
             "declared sources: static interpretation reads PostgreSQL and SQLite migrations, not MySQL".to_owned(),
@@ -81,11 +82,13 @@ async fn run_checks(
                 offline.skipped.push(super::declared::NOTHING_DECLARED.to_owned());
             }
             offline.findings.extend(checked.findings);
+            code_refs = Some(checked.code_refs);
         }
     }
-    // Lint of the migrations new since the git base (all of them outside a repository).
+    // Lint of the migrations new since the git base (all of them outside a repository), with
+    // the code references the declared check has already scanned the Rust sources for.
     let lint_args = super::lint::LintArgs::default();
-    match super::lint::lint_project(project, global, &lint_args, true).await {
+    match super::lint::lint_project(project, global, &lint_args, true, code_refs).await {
         Ok((_, report, output, skipped)) => {
             offline.findings.extend(report.plain_findings());
             offline.skipped.extend(skipped.into_iter().filter(|s| !s.starts_with("data-aware")));

@@ -93,12 +93,14 @@ pub fn migrations_dialect(
 /// Lint one project without printing (for bare `cargo dbcheck`, `validate` and the hook).
 ///
 /// With `default_base` and no `--base`, only migrations new since the default git base
-/// (upstream, `main`, …) are linted, and none when there is no base.
+/// (upstream, `main`, …) are linted, and none when there is no base. `scanned_refs` are the
+/// code references a caller has already read from the Rust sources (else they are scanned here).
 pub async fn lint_project(
     project: &Project,
     global: &GlobalArgs,
     args: &LintArgs,
     default_base: bool,
+    scanned_refs: Option<Vec<CodeRef>>,
 ) -> Result<(Discovery, LintReport, LintOutput, Vec<String>), CliError> {
     let discovery = discover(project)?;
     let dialect = migrations_dialect(project, global, args.dialect)?;
@@ -147,8 +149,14 @@ pub async fn lint_project(
             None => picked,
         });
     }
-    let (code_refs, problems) = code_refs(project, dialect);
-    skipped.extend(problems);
+    let code_refs = match scanned_refs {
+        Some(refs) => relative_refs(project, refs),
+        None => {
+            let (refs, problems) = code_refs(project, dialect);
+            skipped.extend(problems);
+            refs
+        }
+    };
     let mut options = LintOptions { config: project.settings.lint.clone(), only, code_refs, sizes: None };
     let url = if args.offline { None } else { database_url(project, global)? };
     let url = url.filter(|u| u.dialect() == dialect);
@@ -195,12 +203,17 @@ pub fn code_refs(project: &Project, dialect: Dialect) -> (Vec<CodeRef>, Vec<Stri
         }
         Err(e) => problems.push(format!("code-aware lint of diesel schema.rs: {e}")),
     }
+    (relative_refs(project, refs), problems)
+}
+
+/// Code references with paths relative to the project's root, as lint findings show them.
+fn relative_refs(project: &Project, mut refs: Vec<CodeRef>) -> Vec<CodeRef> {
     for r in &mut refs {
         if let Ok(rel) = r.path.strip_prefix(&project.root) {
             r.path = rel.to_path_buf();
         }
     }
-    (refs, problems)
+    refs
 }
 
 /// Run `lint` for one project.
@@ -210,7 +223,7 @@ pub async fn run(
     args: &LintArgs,
     renderer: &Renderer,
 ) -> Result<ProjectResult, CliError> {
-    let (discovery, report, output, skipped) = lint_project(project, global, args, false).await?;
+    let (discovery, report, output, skipped) = lint_project(project, global, args, false, None).await?;
     let mut findings = discovery.findings.clone();
     findings.extend(report.plain_findings());
     let result = ProjectResult {

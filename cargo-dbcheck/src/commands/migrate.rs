@@ -263,7 +263,7 @@ async fn run_new(
                 dialect: Some(super::schema::DialectArg::from(dialect)),
                 ..super::lint::LintArgs::default()
             };
-            let (_, linted, _, _) = super::lint::lint_project(project, global, &lint_args, false).await?;
+            let (_, linted, _, _) = super::lint::lint_project(project, global, &lint_args, false, None).await?;
             findings.extend(linted.plain_findings());
         }
     }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::project::{TempProject, output_text};
 
-fn git(p: &TempProject, args: &[&str]) -> std::process::Output {
+pub(crate) fn git(p: &TempProject, args: &[&str]) -> std::process::Output {
     Command::new("git")
         .args(["-c", "user.name=dbcheck", "-c", "user.email=dbcheck@example.invalid", "-c", "commit.gpgsign=false"])
         .args(args)
@@ -14,7 +14,8 @@ fn git(p: &TempProject, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn repo() -> TempProject {
+/// A git repository holding `with_sqlx_migrations`, committed.
+pub(crate) fn repo() -> TempProject {
     let p = TempProject::new("").with_sqlx_migrations();
     assert!(git(&p, &["init", "-q"]).status.success());
     assert!(git(&p, &["add", "-A"]).status.success());

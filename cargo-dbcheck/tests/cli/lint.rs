@@ -73,3 +73,31 @@ fn every_rule_has_fixtures_that_pass_and_fail_with_a_stable_diagnostic() {
     }
     assert!(checked >= 1);
 }
+
+/// Bare `cargo dbcheck` lints the migrations new since the git base against the code references
+/// its declared check read: a new migration dropping a column that a guarded struct reads is
+/// `code-uses-dropped`, at the struct's field; the committed migrations are not linted.
+#[test]
+fn bare_run_lints_new_migrations_against_the_code() {
+    use crate::hook::{git, repo};
+    let p = repo();
+    p.write(
+        "src/lib.rs",
+        "#[dbcheck::schema_guard(table = \"ads\")]\npub struct Ad {\n    pub id: i32,\n    pub title: Option<String>,\n    \
+         pub slug: Option<String>,\n}\n",
+    );
+    assert!(git(&p, &["add", "-A"]).status.success());
+    assert!(git(&p, &["commit", "-qm", "the ad struct"]).status.success());
+    p.write("migrations/3_drop_slug.sql", "ALTER TABLE ads DROP COLUMN slug;\n");
+    let out = p.cmd().args(["dbcheck", "--message-format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let findings = json["results"][0]["findings"].as_array().unwrap();
+    let dropped: Vec<&serde_json::Value> = findings.iter().filter(|f| f["code"] == "code-uses-dropped").collect();
+    assert_eq!(dropped.len(), 1, "{findings:#?}");
+    let text = dropped[0].to_string();
+    assert!(text.contains("3_drop_slug.sql") && text.contains("slug") && text.contains("src/lib.rs"), "{text}");
+    // The struct's table and its three fields, read once by the declared check.
+    assert_eq!(json["results"][0]["lint"]["code_refs"], 4, "{:#}", json["results"][0]["lint"]);
+}
