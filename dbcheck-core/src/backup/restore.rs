@@ -5,7 +5,8 @@
 //! swapped in by two renames (the old database is dropped only after the swap). MySQL/MariaDB (no
 //! database rename): the dump is loaded into a new database `<name>_dbcheck_restore`, then one
 //! `RENAME TABLE` statement moves every table of the target into `<name>_dbcheck_old` and every
-//! restored table into the target, all or nothing. SQLite: the copy is written beside the target
+//! restored table into the target, all or nothing; views, triggers, routines and events, which
+//! belong to one database, are recreated in the target from their definitions. SQLite: the copy is written beside the target
 //! and renamed over it. Files are written into the configured roots only, each through a
 //! temporary file and a rename.
 
@@ -21,7 +22,7 @@ use super::create::{BackupOptions, create_backup, roots_of};
 use super::tools::{MysqlConnArgs, MysqlProgram, check_output, find_mysql_tool, find_pg_tool, libpq_args, run_tool};
 use super::verify::VerifyReport;
 use super::{BackupError, Manifest};
-use crate::db::{ConnectOptions, DatabaseUrl, Db, Dialect, ShadowServer, connect};
+use crate::db::{ConnectOptions, DatabaseUrl, Db, Dialect, MysqlObject, MysqlObjectKind, ShadowServer, connect};
 use crate::files::path::check_relative;
 
 /// What `restore` needs.
@@ -82,9 +83,10 @@ fn pg_name(url: &DatabaseUrl) -> Result<String, BackupError> {
 const MYSQL_SWAP_LOCK_WAIT_S: u64 = 30;
 
 /// MySQL: load the dump into a new database `fresh` (dropped first if a previous restore left
-/// it), with the backed-up database's character set. A dump the server refuses, or triggers,
-/// routines or events in it (which the swap cannot carry over), drop `fresh` again and stop the
-/// restore.
+/// it), with the backed-up database's character set, and take its triggers, routines and events
+/// out (returned, to be recreated in the target after the swap: `RENAME TABLE` cannot move a
+/// table with triggers to another database, and an event must not run against `fresh`). A dump
+/// the server refuses drops `fresh` again and stops the restore.
 async fn mysql_load_fresh(
     admin: &mut Db,
     url: &DatabaseUrl,
@@ -92,7 +94,7 @@ async fn mysql_load_fresh(
     fresh: &str,
     dump: &Path,
     bin_dir: Option<&Path>,
-) -> Result<(), BackupError> {
+) -> Result<Vec<MysqlObject>, BackupError> {
     let server_version = admin.begin_snapshot().await?.server_version;
     let client = find_mysql_tool(MysqlProgram::Client, &server_version, bin_dir)?;
     let charset = manifest.database_charset.clone();
@@ -106,15 +108,18 @@ async fn mysql_load_fresh(
         admin.drop_database_if_exists(fresh).await?;
         return Err(e);
     }
-    let unmovable = admin.mysql_unmovable_objects(fresh).await?;
-    if !unmovable.is_empty() {
+    let objects = match admin.mysql_objects(fresh).await {
+        Ok(objects) => objects,
+        Err(e) => {
+            admin.drop_database_if_exists(fresh).await?;
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = admin.mysql_drop_objects(fresh, &objects).await {
         admin.drop_database_if_exists(fresh).await?;
-        return Err(BackupError::Invalid(format!(
-            "the generation holds objects that dbcheck's MySQL restore cannot swap in ({}); nothing was restored — load its db/dump.sql with the mysql client instead",
-            unmovable.join(", ")
-        )));
+        return Err(e.into());
     }
-    Ok(())
+    Ok(objects)
 }
 
 /// A connection to the server's maintenance database `maintenance`, whether the target database
@@ -198,6 +203,7 @@ pub async fn restore_generation(
     let timeout = opts.backup.connect.timeout;
     let writable = ConnectOptions { read_only: false, timeout };
     // Connections, and whether there is anything to save first.
+    let mut new_objects = Vec::new();
     let (exists, admin) = match url.dialect() {
         Dialect::Postgres => {
             let (exists, admin) = server_admin(url, "postgres", &writable, opts.force).await?;
@@ -223,8 +229,15 @@ pub async fn restore_generation(
             // refuses stops the restore before the safety backup.
             let dump = gen_dir.join(&manifest.dump_path);
             let fresh = short(&name, "_dbcheck_restore");
-            mysql_load_fresh(&mut admin, url, manifest, &fresh, &dump, opts.backup.settings.mysql_bin_dir.as_deref())
-                .await?;
+            new_objects = mysql_load_fresh(
+                &mut admin,
+                url,
+                manifest,
+                &fresh,
+                &dump,
+                opts.backup.settings.mysql_bin_dir.as_deref(),
+            )
+            .await?;
             (exists, Some(admin))
         }
     };
@@ -327,28 +340,38 @@ pub async fn restore_generation(
             let new_views = admin.mysql_views(&fresh).await?;
             let old_views = if exists { admin.mysql_views(&name).await? } else { Vec::new() };
             let old_names: Vec<String> = old_views.iter().map(|(v, _)| v.clone()).collect();
+            // Likewise triggers, which also pin their table to its database: the target's go
+            // before the swap (and come back if it fails), its routines and events after it.
+            let old_objects = if exists { admin.mysql_objects(&name).await? } else { Vec::new() };
+            let (old_triggers, old_others): (Vec<MysqlObject>, Vec<MysqlObject>) =
+                old_objects.into_iter().partition(|o| o.kind == MysqlObjectKind::Trigger);
             admin.mysql_replace_views(&name, &old_names, &[]).await?;
+            admin.mysql_drop_objects(&name, &old_triggers).await?;
             // One statement: every table moves, or none does.
             if let Err(e) = admin.mysql_swap_tables(&name, &fresh, &old, MYSQL_SWAP_LOCK_WAIT_S).await {
+                let _ = admin.mysql_create_objects(&name, &old_triggers).await;
                 let _ = admin.mysql_replace_views(&name, &[], &old_views).await;
                 admin.drop_database_if_exists(&fresh).await?;
                 admin.drop_database_if_exists(&old).await?;
                 return Err(e.into());
             }
             admin.drop_database_if_exists(&old).await?;
-            let failed = admin.mysql_replace_views(&name, &[], &new_views).await?;
+            admin.mysql_drop_objects(&name, &old_others).await?;
+            let mut failed = admin.mysql_replace_views(&name, &[], &new_views).await?;
+            failed.extend(admin.mysql_create_objects(&name, &new_objects).await?);
             admin.drop_database_if_exists(&fresh).await?;
             admin.close().await;
             if !failed.is_empty() {
                 return Err(BackupError::Invalid(format!(
-                    "the tables were restored, but {} view(s) could not be created ({}); the files were not restored; {recovery}",
+                    "the tables were restored, but {} view(s), trigger(s), routine(s) or event(s) could not be created ({}); the files were not restored; {recovery}",
                     failed.len(),
                     failed.join("; ")
                 )));
             }
             format!(
-                "loaded into a new database `{fresh}`, then its tables swapped into `{name}` by one RENAME TABLE and its {} view(s) recreated there (the previous tables and views were dropped after the swap)",
-                new_views.len()
+                "loaded into a new database `{fresh}`, then its tables swapped into `{name}` by one RENAME TABLE and its {} view(s) and {} trigger(s), routine(s) and event(s) recreated there (the previous ones were dropped after the swap)",
+                new_views.len(),
+                new_objects.len()
             )
         }
         Dialect::Sqlite => {

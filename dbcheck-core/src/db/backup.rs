@@ -133,17 +133,131 @@ impl Db {
         Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
     }
 
-    /// MySQL: the objects of database `name` that the restore's swap cannot carry over
-    /// (triggers, routines, events), as `kind name`.
-    pub async fn mysql_unmovable_objects(&mut self, name: &str) -> Result<Vec<String>, DbError> {
-        let n = Dialect::Mysql.quote_literal(name);
+    /// MySQL: the triggers, routines and events of database `name`, with the statements that
+    /// create them again (`SHOW CREATE …`, read with `name` as the default database so that its
+    /// own tables are not qualified), in an order that recreates them faithfully (triggers of one
+    /// table and timing by their action order).
+    pub async fn mysql_objects(&mut self, name: &str) -> Result<Vec<MysqlObject>, DbError> {
+        let d = Dialect::Mysql;
+        let n = d.quote_literal(name);
         let sql = format!(
-            "SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {n} \
-             UNION ALL SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {n} \
-             UNION ALL SELECT CONCAT('event ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {n}"
+            "SELECT 'TRIGGER', CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {n} \
+             UNION ALL SELECT CAST(ROUTINE_TYPE AS CHAR), CAST(ROUTINE_NAME AS CHAR) FROM information_schema.ROUTINES \
+             WHERE ROUTINE_SCHEMA = {n} \
+             UNION ALL SELECT 'EVENT', CAST(EVENT_NAME AS CHAR) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {n}"
         );
-        let rows = self.text_rows(sql, "looking for triggers, routines and events").await?;
-        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+        let mut listed: Vec<(MysqlObjectKind, String)> = Vec::new();
+        for r in self.text_rows(sql, "listing triggers, routines and events").await? {
+            let (Some(kind), Some(object)) = (r.first().cloned().flatten(), r.get(1).cloned().flatten()) else {
+                continue;
+            };
+            if let Some(kind) = MysqlObjectKind::parse(&kind) {
+                listed.push((kind, object));
+            }
+        }
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Triggers in action order, so that recreating them one after another keeps that order.
+        let order = format!(
+            "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {n} \
+             ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER"
+        );
+        let ordered: Vec<String> = self
+            .text_rows(order, "ordering the triggers")
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect();
+        listed.sort_by_key(|(kind, object)| (*kind, ordered.iter().position(|t| t == object)));
+        self.execute(&format!("USE {}", d.quote_ident(name)), "reading triggers, routines and events").await?;
+        let mut out = Vec::new();
+        let mut failure = None;
+        for (kind, object) in listed {
+            let show = format!("SHOW CREATE {} {}", kind.keyword(), d.quote_ident(&object));
+            match self.text_rows_unprepared(show, "reading a trigger, routine or event").await {
+                Ok(rows) => {
+                    let Some(row) = rows.into_iter().next() else { continue };
+                    let cell = |i: usize| row.get(i).cloned().flatten();
+                    // Columns: name, sql_mode, then for events time_zone; the CREATE statement next.
+                    let (time_zone, create) = match kind {
+                        MysqlObjectKind::Event => (cell(2), cell(3)),
+                        _ => (None, cell(2)),
+                    };
+                    let Some(create) = create else { continue };
+                    out.push(MysqlObject {
+                        kind,
+                        name: object,
+                        create,
+                        sql_mode: cell(1).unwrap_or_default(),
+                        time_zone,
+                    });
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        self.execute("USE information_schema", "reading triggers, routines and events").await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// MySQL: drop `objects` (of [`Db::mysql_objects`]) from database `target`.
+    pub async fn mysql_drop_objects(&mut self, target: &str, objects: &[MysqlObject]) -> Result<(), DbError> {
+        let d = Dialect::Mysql;
+        for o in objects {
+            let sql =
+                format!("DROP {} IF EXISTS {}.{}", o.kind.keyword(), d.quote_ident(target), d.quote_ident(&o.name));
+            self.execute(&sql, "dropping a trigger, routine or event").await?;
+        }
+        Ok(())
+    }
+
+    /// MySQL: create `objects` (of [`Db::mysql_objects`]) in database `target`, each under the
+    /// `sql_mode` (and, for events, the time zone) it was defined with. Returns the objects that
+    /// could not be created, with the server's message.
+    pub async fn mysql_create_objects(
+        &mut self,
+        target: &str,
+        objects: &[MysqlObject],
+    ) -> Result<Vec<String>, DbError> {
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let d = Dialect::Mysql;
+        let ctx = "creating triggers, routines and events";
+        self.execute(
+            &format!(
+                "USE {}; SET @dbcheck_mode = @@SESSION.sql_mode, @dbcheck_tz = @@SESSION.time_zone",
+                d.quote_ident(target)
+            ),
+            ctx,
+        )
+        .await?;
+        let mut failed = Vec::new();
+        for o in objects {
+            let mut set = format!("SET SESSION sql_mode = {}", d.quote_literal(&o.sql_mode));
+            if let Some(tz) = &o.time_zone {
+                set.push_str(&format!(", SESSION time_zone = {}", d.quote_literal(tz)));
+            }
+            let created = match self.execute(&set, ctx).await {
+                Ok(()) => self.execute(&o.create, ctx).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = created {
+                failed.push(format!("{} {}: {e}", o.kind.keyword().to_lowercase(), o.name));
+            }
+        }
+        self.execute(
+            "SET SESSION sql_mode = @dbcheck_mode, SESSION time_zone = @dbcheck_tz; USE information_schema",
+            ctx,
+        )
+        .await?;
+        Ok(failed)
     }
 
     /// MySQL: the views of database `name` as `(name, CREATE VIEW statement)`, the statements read
@@ -404,4 +518,55 @@ impl Db {
         self.execute("BEGIN EXCLUSIVE", "checking that no one else uses the SQLite database").await?;
         self.execute("ROLLBACK", "checking that no one else uses the SQLite database").await
     }
+}
+
+/// What kind of database-level object a [`MysqlObject`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MysqlObjectKind {
+    /// A stored function (created before the triggers and events that may call it).
+    Function,
+    /// A stored procedure.
+    Procedure,
+    /// A trigger of one of the database's tables.
+    Trigger,
+    /// A scheduled event.
+    Event,
+}
+
+impl MysqlObjectKind {
+    fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "FUNCTION" => Some(Self::Function),
+            "PROCEDURE" => Some(Self::Procedure),
+            "TRIGGER" => Some(Self::Trigger),
+            "EVENT" => Some(Self::Event),
+            _ => None,
+        }
+    }
+
+    /// The keyword of `SHOW CREATE …` and `DROP …`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Function => "FUNCTION",
+            Self::Procedure => "PROCEDURE",
+            Self::Trigger => "TRIGGER",
+            Self::Event => "EVENT",
+        }
+    }
+}
+
+/// A MySQL trigger, routine or event: objects that belong to one database and that `RENAME
+/// TABLE` cannot carry into another, so a restore recreates them from their definitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MysqlObject {
+    /// What it is.
+    pub kind: MysqlObjectKind,
+    /// Its name.
+    pub name: String,
+    /// The `CREATE …` statement, unqualified (it creates the object in the current database).
+    pub create: String,
+    /// The `sql_mode` it was defined under (it governs its body).
+    pub sql_mode: String,
+    /// The time zone an event's schedule is read in.
+    pub time_zone: Option<String>,
 }

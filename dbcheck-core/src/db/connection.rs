@@ -168,24 +168,34 @@ impl Db {
     /// Run `sql` and return every column of every row as optional text. Callers cast in SQL so
     /// that one decoder serves all dialects.
     pub(crate) async fn text_rows(&mut self, sql: String, context: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        fn collect<R: sqlx::Row>(rows: Vec<R>) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
-        where
-            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            usize: sqlx::ColumnIndex<R>,
-        {
-            rows.iter().map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect()).collect()
-        }
         let sql = AssertSqlSafe(sql);
         let result = match &mut self.conn {
-            Conn::Postgres(c) => sqlx::query(sql).fetch_all(c).await.and_then(collect),
-            Conn::Sqlite(c) => sqlx::query(sql).fetch_all(c).await.and_then(collect),
-            Conn::Mysql(c) => sqlx::query(sql).fetch_all(c).await.and_then(collect),
+            Conn::Postgres(c) => sqlx::query(sql).fetch_all(c).await.and_then(text_cells),
+            Conn::Sqlite(c) => sqlx::query(sql).fetch_all(c).await.and_then(text_cells),
+            Conn::Mysql(c) => sqlx::query(sql).fetch_all(c).await.and_then(text_cells),
         };
-        result.map_err(|e| DbError::Query {
-            url: self.url.redacted(),
-            context: context.to_owned(),
-            reason: self.url.scrub(&e.to_string()),
-        })
+        result.map_err(|e| self.query_error(context, &e))
+    }
+
+    /// [`Db::text_rows`] over the simple (text) protocol, for statements a server will not
+    /// prepare (MySQL's `SHOW CREATE TRIGGER`, say), whose columns the caller cannot cast: a
+    /// cell that is not text (a `Created` timestamp) reads as `None`.
+    pub(crate) async fn text_rows_unprepared(
+        &mut self,
+        sql: String,
+        context: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let sql = AssertSqlSafe(sql);
+        let result = match &mut self.conn {
+            Conn::Postgres(c) => sqlx::raw_sql(sql).fetch_all(c).await.map(text_cells_or_none),
+            Conn::Sqlite(c) => sqlx::raw_sql(sql).fetch_all(c).await.map(text_cells_or_none),
+            Conn::Mysql(c) => sqlx::raw_sql(sql).fetch_all(c).await.map(text_cells_or_none),
+        };
+        result.map_err(|e| self.query_error(context, &e))
+    }
+
+    fn query_error(&self, context: &str, e: &sqlx::Error) -> DbError {
+        DbError::Query { url: self.url.redacted(), context: context.to_owned(), reason: self.url.scrub(&e.to_string()) }
     }
 
     /// Run `sql` (one statement or a script of several) and discard any rows. Errors carry the
@@ -212,4 +222,24 @@ impl Db {
             Conn::Mysql(c) => c.close().await,
         };
     }
+}
+
+/// Every cell of `rows` as text (`None` for SQL NULL).
+fn text_cells<R: sqlx::Row>(rows: Vec<R>) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter().map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect()).collect()
+}
+
+/// Every cell of `rows` as text; `None` for SQL NULL and for cells that are not text.
+fn text_cells_or_none<R: sqlx::Row>(rows: Vec<R>) -> Vec<Vec<Option<String>>>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i).ok().flatten()).collect())
+        .collect()
 }

@@ -12,7 +12,7 @@ mod migrate;
 mod shadow;
 mod url;
 
-pub use backup::Snapshot;
+pub use backup::{MysqlObject, MysqlObjectKind, Snapshot};
 pub use connection::{ConnectOptions, Db, connect};
 pub use files::{
     ParentQuery, RefQuery, RefRow, RowFix, file_refs_sql, fix_rows_sql, parent_missing_sql, parent_still_missing_sql,

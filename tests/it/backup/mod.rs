@@ -135,7 +135,7 @@ pub(crate) async fn verify(dir: &Path, id: &str) -> VerifyReport {
 }
 
 /// Restore `id` into `target` (a database URL) and the files root `uploads`.
-pub(crate) async fn restore(dir: &Path, id: &str, target: &str, uploads: &Path, force: bool) -> Result<(), String> {
+pub(crate) async fn restore(dir: &Path, id: &str, target: &str, uploads: &Path, force: bool) -> Result<String, String> {
     restore_with(dir, id, target, uploads, force, options(dir, uploads, 7)).await
 }
 
@@ -147,13 +147,13 @@ pub(crate) async fn restore_with(
     uploads: &Path,
     force: bool,
     backup: BackupOptions,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let report = verify(dir, id).await;
     let mut backup = backup;
     backup.files = vec![entry(uploads)];
     let opts = RestoreOptions { backup, force, code_versions: None };
     let url = DatabaseUrl::parse(target).unwrap();
-    restore_generation(&url, &report, &opts).await.map(drop).map_err(|e| e.to_string())
+    restore_generation(&url, &report, &opts).await.map(|o| o.database_mode).map_err(|e| e.to_string())
 }
 
 /// Take a backup, panicking with the error.

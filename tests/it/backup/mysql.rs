@@ -2,7 +2,8 @@
 //! (never argv, never a file of the generation); everything the manifest says about the database
 //! comes from the dump's own snapshot, even under a continuous writer; the restore's table swap
 //! keeps foreign keys working, recreates views and drops tables and views the backup did not
-//! have; triggers, non-InnoDB tables and connected applications are refused.
+//! have, recreates triggers, routines and events; non-InnoDB tables and connected applications
+//! are refused.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,7 +153,7 @@ async fn mysql_tables_outside_innodb_are_refused() {
 }
 
 #[tokio::test]
-async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
+async fn mysql_restore_swaps_tables_and_recreates_views_triggers_routines_and_events() {
     let db = require_db!(TestDb::mysql().await);
     let s = Scenario::new(&db, 0).await;
     db.execute(
@@ -223,15 +224,58 @@ async fn mysql_restore_swaps_tables_recreates_views_and_refuses_triggers() {
     assert_eq!(scalar(&admin, &reads_own).await, 1);
     assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0);
 
-    // A trigger cannot be carried over: the restore refuses before touching anything.
-    db.execute("CREATE TRIGGER ad_touch BEFORE UPDATE ON ads FOR EACH ROW SET NEW.title = NEW.title").await;
-    let with_trigger = backup(db.url(), &s.options()).await;
-    db.execute("DELETE FROM ad_tags WHERE id = 101").await;
-    let count = generations(&s.dir).len();
-    let err = restore(&s.dir, &with_trigger, db.url(), &s.uploads, false).await.unwrap_err();
-    assert!(err.contains("trigger ad_touch") && err.contains("nothing was restored"), "{err}");
-    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 5, "untouched");
-    assert_eq!(generations(&s.dir).len(), count, "no safety backup either");
+    // Triggers, routines and events belong to the database and cannot move with RENAME TABLE:
+    // they are recreated in the target from their definitions, under the sql_mode they were
+    // written in (the second trigger only parses with ANSI_QUOTES), triggers in their order.
+    db.execute(
+        "CREATE TRIGGER ad_upper BEFORE UPDATE ON ads FOR EACH ROW SET NEW.title = UPPER(NEW.title); \
+         SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES'); \
+         CREATE TRIGGER ad_mark BEFORE UPDATE ON ads FOR EACH ROW FOLLOWS ad_upper SET NEW.\"title\" = CONCAT(NEW.\"title\", '!'); \
+         SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'ANSI_QUOTES', ''); \
+         CREATE FUNCTION ad_label(i INT) RETURNS VARCHAR(200) READS SQL DATA \
+           RETURN (SELECT CONCAT('#', id, ' ', title) FROM ads WHERE id = i); \
+         CREATE PROCEDURE tag_count(OUT n INT) BEGIN DECLARE x INT; SELECT COUNT(*) INTO x FROM ad_tags; SET n = x; END; \
+         CREATE EVENT purge_tags ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM ad_tags WHERE ad_id < 0",
+    )
+    .await;
+    let with_objects = backup(db.url(), &s.options()).await;
+    db.execute(
+        "DROP TRIGGER ad_mark; DROP FUNCTION ad_label; \
+         CREATE TRIGGER only_here AFTER INSERT ON ad_tags FOR EACH ROW SET @x = 1; \
+         CREATE PROCEDURE only_here_too() SELECT 1; DELETE FROM ad_tags WHERE id = 101",
+    )
+    .await;
+    let message = restore(&s.dir, &with_objects, db.url(), &s.uploads, false).await.unwrap();
+    // Two triggers, a function, a procedure and an event.
+    assert!(message.contains("5 trigger(s), routine(s) and event(s) recreated"), "{message}");
+    assert_eq!(scalar(db.url(), "SELECT COUNT(*) FROM ad_tags").await, 6);
+    let names = |table: &str, column: &str, schema: &str, order: &str| {
+        format!(
+            "SELECT CAST(GROUP_CONCAT({column} ORDER BY {order}) AS CHAR) FROM information_schema.{table} \
+             WHERE {schema} = '{name}'"
+        )
+    };
+    let text = |sql: String| async move {
+        let mut c = sqlx::MySqlConnection::connect(&admin_url(Backend::Mysql).unwrap()).await.unwrap();
+        let v: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        v.unwrap_or_default()
+    };
+    assert_eq!(text(names("TRIGGERS", "TRIGGER_NAME", "TRIGGER_SCHEMA", "ACTION_ORDER")).await, "ad_upper,ad_mark");
+    assert_eq!(text(names("ROUTINES", "ROUTINE_NAME", "ROUTINE_SCHEMA", "ROUTINE_NAME")).await, "ad_label,tag_count");
+    assert_eq!(
+        text(names("EVENTS", "CONCAT(EVENT_NAME, ':', STATUS)", "EVENT_SCHEMA", "EVENT_NAME")).await,
+        "purge_tags:DISABLED"
+    );
+    // They work, on this database's tables: upper-cased, then marked, in that order.
+    let mut c = sqlx::MySqlConnection::connect(db.url()).await.unwrap();
+    sqlx::raw_sql("UPDATE ads SET title = 'red car' WHERE id = 1").execute(&mut c).await.unwrap();
+    let label: String = sqlx::query_scalar("SELECT ad_label(1)").fetch_one(&mut c).await.unwrap();
+    assert_eq!(label, "#1 RED CAR!");
+    sqlx::raw_sql("CALL tag_count(@n)").execute(&mut c).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT CAST(@n AS SIGNED)").fetch_one(&mut c).await.unwrap();
+    assert_eq!(n, 6);
+    c.close().await.unwrap();
     assert_eq!(databases_like(&format!("{name}_dbcheck")).await, 0);
 }
 
