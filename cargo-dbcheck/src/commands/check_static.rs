@@ -7,7 +7,7 @@ use dbcheck_core::config::Project;
 use dbcheck_core::diff::ReplaySummary;
 use dbcheck_core::sql::{interpret_migrations, mismatch_findings, static_disagreements, unmodelled_findings};
 
-use super::schema::{DialectArg, Print, SchemaOutput, dialect_for, replay_project, static_dialect};
+use super::schema::{DialectArg, Print, SchemaOutput, dialect_for, replay_project, schema_result, static_dialect};
 use super::{ProjectResult, discover};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
@@ -54,19 +54,12 @@ pub async fn run(
         print: Print::Summary,
         ..SchemaOutput::default()
     };
-    let result = ProjectResult {
-        project: project.name.clone(),
-        command: "check-static",
-        skipped: if replay_complete {
-            Vec::new()
-        } else {
-            vec!["comparison with replay: a migration failed during replay (see replay-failed)".to_owned()]
-        },
-        findings,
-        schema: Some(output),
-        config_files: project.config_files.clone(),
-        ..ProjectResult::default()
+    let skipped = if replay_complete {
+        Vec::new()
+    } else {
+        vec!["comparison with replay: a migration failed during replay (see replay-failed)".to_owned()]
     };
+    let result = ProjectResult { skipped, ..schema_result(project, "check-static", findings, output) };
     renderer.project(&result);
     Ok(result)
 }

@@ -12,7 +12,9 @@ use dbcheck_core::migrations::{Discovery, Migration, MigrationKind, TransactionM
 use dbcheck_core::replay::{ReplayOptions, replay_migrations};
 use dbcheck_core::schema::Schema;
 
-use super::schema::{DialectArg, Print, SchemaOutput, replay_error, replay_options, replay_project, replay_target};
+use super::schema::{
+    DialectArg, Print, SchemaOutput, replay_error, replay_options, replay_project, replay_target, schema_result,
+};
 use super::{ProjectResult, connect_read_only, database_url, discover};
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
@@ -87,11 +89,7 @@ pub async fn run(
         _ => None,
     });
     let dialect = match (args.dialect, &url_side, &configured) {
-        (Some(d), _, _) => match d {
-            DialectArg::Postgres => Dialect::Postgres,
-            DialectArg::Sqlite => Dialect::Sqlite,
-            DialectArg::Mysql => Dialect::Mysql,
-        },
+        (Some(d), _, _) => d.dialect(),
         (None, Some(u), _) | (None, None, Some(u)) => u.dialect(),
         (None, None, None) => {
             return Err(CliError::Usage {
@@ -141,15 +139,7 @@ pub async fn run(
         print: if args.script { Print::Script } else { Print::Summary },
         ..SchemaOutput::default()
     };
-    let result = ProjectResult {
-        project: project.name.clone(),
-        command: "diff",
-        findings,
-        schema: Some(output),
-        config_files: project.config_files.clone(),
-        migrate: None,
-        ..ProjectResult::default()
-    };
+    let result = schema_result(project, "diff", findings, output);
     renderer.project(&result);
     Ok(result)
 }

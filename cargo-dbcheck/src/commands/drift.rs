@@ -173,16 +173,10 @@ pub async fn run(
         skipped.push("fix script: the migrations do not replay, so there is no schema to fix towards".to_owned());
     }
     let result = ProjectResult {
-        project: project.name.clone(),
-        command: "drift",
         skipped,
         discovery: Some(DiscoverySummary::of(&discovery)),
-        findings,
-        schema: Some(output),
         database: Some(url.redacted()),
-        config_files: project.config_files.clone(),
-        migrate: None,
-        ..ProjectResult::default()
+        ..super::schema::schema_result(project, "drift", findings, output)
     };
     renderer.project(&result);
     Ok(result)

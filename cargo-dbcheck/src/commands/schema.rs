@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use dbcheck_core::Finding;
 use dbcheck_core::config::Project;
 use dbcheck_core::db::{DatabaseUrl, Dialect, ShadowServer};
 use dbcheck_core::diff::{Difference, ReplaySummary, Script, create_statements, introspect_options};
@@ -131,6 +132,38 @@ pub struct SchemaOutput {
     pub print: Print,
 }
 
+/// The result of `command` for one project: its `findings` and schema `output`.
+pub fn schema_result(
+    project: &Project,
+    command: &'static str,
+    findings: Vec<Finding>,
+    output: SchemaOutput,
+) -> ProjectResult {
+    ProjectResult {
+        project: project.name.clone(),
+        command,
+        findings,
+        schema: Some(output),
+        config_files: project.config_files.clone(),
+        ..ProjectResult::default()
+    }
+}
+
+/// What `schema` outputs: `schema`, read from the source labelled `to`, and the SQL creating it.
+fn schema_output(to: String, schema: Schema, format: SchemaFormat) -> SchemaOutput {
+    SchemaOutput {
+        kind: "schema",
+        to,
+        script: Some(create_statements(&schema)),
+        schema: Some(schema),
+        print: match format {
+            SchemaFormat::Sql => Print::SchemaSql,
+            SchemaFormat::Json => Print::SchemaJson,
+        },
+        ..SchemaOutput::default()
+    }
+}
+
 /// Map a replay failure onto the CLI's errors.
 pub fn replay_error(e: ReplayError) -> CliError {
     match e {
@@ -238,28 +271,10 @@ pub async fn run(
     let replay = replay_project(project, &discovery, dialect, url.as_ref()).await?;
     let mut findings = discovery.findings.clone();
     findings.extend(replay.findings.iter().cloned());
-    let output = SchemaOutput {
-        kind: "schema",
-        from: String::new(),
-        to: format!("migrations in {}", project.settings.migrations_dir.display()),
-        replay: Some(ReplaySummary::of(&replay)),
-        script: Some(create_statements(&replay.schema)),
-        schema: Some(replay.schema),
-        print: match args.format {
-            SchemaFormat::Sql => Print::SchemaSql,
-            SchemaFormat::Json => Print::SchemaJson,
-        },
-        ..SchemaOutput::default()
-    };
-    let result = ProjectResult {
-        project: project.name.clone(),
-        command: "schema",
-        findings,
-        schema: Some(output),
-        config_files: project.config_files.clone(),
-        migrate: None,
-        ..ProjectResult::default()
-    };
+    let summary = ReplaySummary::of(&replay);
+    let to = format!("migrations in {}", project.settings.migrations_dir.display());
+    let output = SchemaOutput { replay: Some(summary), ..schema_output(to, replay.schema, args.format) };
+    let result = schema_result(project, "schema", findings, output);
     renderer.project(&result);
     Ok(result)
 }
@@ -287,28 +302,13 @@ fn run_static(
     let ours = interpret_migrations(discovery, dialect);
     let mut findings = discovery.findings.clone();
     findings.extend(unmodelled_findings(&ours));
+    let to = format!("migrations in {} (static)", project.settings.migrations_dir.display());
     let output = SchemaOutput {
-        kind: "schema",
-        from: String::new(),
-        to: format!("migrations in {} (static)", project.settings.migrations_dir.display()),
-        script: Some(create_statements(&ours.schema)),
-        schema: Some(ours.schema),
         origins: Some(ours.origins),
         unmodelled: Some(ours.unmodelled),
-        print: match args.format {
-            SchemaFormat::Sql => Print::SchemaSql,
-            SchemaFormat::Json => Print::SchemaJson,
-        },
-        ..SchemaOutput::default()
+        ..schema_output(to, ours.schema, args.format)
     };
-    let result = ProjectResult {
-        project: project.name.clone(),
-        command: "schema",
-        findings,
-        schema: Some(output),
-        config_files: project.config_files.clone(),
-        ..ProjectResult::default()
-    };
+    let result = schema_result(project, "schema", findings, output);
     renderer.project(&result);
     Ok(result)
 }

@@ -422,6 +422,67 @@ impl Gen<'_> {
         out
     }
 
+    /// Drop the views that go, change, or for which `also` holds, dependents first; returns their keys.
+    fn drop_views(&self, s: &mut Script, also: impl Fn(&View) -> bool) -> BTreeSet<String> {
+        let (a, b) = (self.a, self.b);
+        let dropped: BTreeSet<String> =
+            a.views.iter().filter(|(k, v)| b.views.get(*k) != Some(*v) || also(v)).map(|(k, _)| k.clone()).collect();
+        for v in self.view_order(&a.views, &dropped).into_iter().rev() {
+            s.push(self.drop_view(v));
+        }
+        dropped
+    }
+
+    /// Create the views that are new or changed, and those `dropped` earlier, by dependency.
+    fn create_views(&self, s: &mut Script, dropped: &BTreeSet<String>) {
+        let (a, b) = (self.a, self.b);
+        let views_to_create: BTreeSet<String> = b
+            .views
+            .iter()
+            .filter(|(k, v)| a.views.get(*k) != Some(*v) || dropped.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for v in self.view_order(&b.views, &views_to_create) {
+            s.push(self.create_view(v));
+        }
+    }
+
+    /// Drop the tables that go.
+    fn drop_tables(&self, s: &mut Script) {
+        for (k, ta) in &self.a.tables {
+            if !self.b.tables.contains_key(k) {
+                s.destroy(format!("DROP TABLE {}", self.qt(ta)));
+            }
+        }
+    }
+
+    /// Drop the indexes of `ta` that go or change in `tb`.
+    fn drop_indexes(&self, s: &mut Script, ta: &Table, tb: &Table) {
+        for (n, ia) in &ta.indexes {
+            if tb.indexes.get(n) != Some(ia) {
+                s.push(self.drop_index(ta, n));
+            }
+        }
+    }
+
+    /// Create the indexes of `tb` that `ta` lacks or has otherwise (every one without `ta`).
+    fn create_indexes(&self, s: &mut Script, ta: Option<&Table>, tb: &Table) {
+        for (n, i) in &tb.indexes {
+            if ta.and_then(|ta| ta.indexes.get(n)) != Some(i) {
+                s.push(self.create_index(tb, n, i));
+            }
+        }
+    }
+
+    /// Drop the columns of `ta` that `tb` (quoted as `t`) no longer has.
+    fn drop_columns(&self, s: &mut Script, t: &str, ta: &Table, tb: &Table) {
+        for ca in &ta.columns {
+            if tb.column(&ca.name).is_none() {
+                s.destroy(format!("ALTER TABLE {t} DROP COLUMN {}", self.q(&ca.name)));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- PostgreSQL and MySQL
 
     fn server(&self, s: &mut Script) {
@@ -438,15 +499,7 @@ impl Gen<'_> {
             }
         }
         // Views that go, change, or read a table that is reshaped.
-        let views_to_drop: BTreeSet<String> = a
-            .views
-            .iter()
-            .filter(|(k, v)| b.views.get(*k) != Some(*v) || reshaped.iter().any(|t| mentions(&v.definition, t)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for v in self.view_order(&a.views, &views_to_drop).into_iter().rev() {
-            s.push(self.drop_view(v));
-        }
+        let views_to_drop = self.drop_views(s, |v| reshaped.iter().any(|t| mentions(&v.definition, t)));
         // Foreign keys that go or change, or whose columns change type.
         let type_changed = |table: &str, cols: &[String]| {
             let (Some(ta), Some(tb)) = (a.tables.get(table), b.tables.get(table)) else { return false };
@@ -514,15 +567,8 @@ impl Gen<'_> {
         let mut checks_to_validate: Vec<(&Table, &String)> = Vec::new();
         for (k, ta) in &a.tables {
             let Some(tb) = b.tables.get(k) else { continue };
-            for (n, ia) in &ta.indexes {
-                if tb.indexes.get(n) != Some(ia) {
-                    s.push(self.drop_index(ta, n));
-                }
-            }
-            let drop_constraint = |n: &str| match d {
-                Dialect::Mysql => format!("ALTER TABLE {} DROP CONSTRAINT {}", self.qt(ta), self.q(n)),
-                _ => format!("ALTER TABLE {} DROP CONSTRAINT {}", self.qt(ta), self.q(n)),
-            };
+            self.drop_indexes(s, ta, tb);
+            let drop_constraint = |n: &str| format!("ALTER TABLE {} DROP CONSTRAINT {}", self.qt(ta), self.q(n));
             for (n, ua) in &ta.uniques {
                 if tb.uniques.get(n) != Some(ua) {
                     s.push(drop_constraint(n));
@@ -549,11 +595,7 @@ impl Gen<'_> {
             }
         }
         // Tables that go.
-        for (k, ta) in &a.tables {
-            if !b.tables.contains_key(k) {
-                s.destroy(format!("DROP TABLE {}", self.qt(ta)));
-            }
-        }
+        self.drop_tables(s);
         // Functions that go (their triggers are gone already).
         for (k, f) in &a.functions {
             if !b.functions.contains_key(k) && d == Dialect::Postgres {
@@ -678,11 +720,7 @@ impl Gen<'_> {
                     Some(ca) => self.alter_pg_column(s, tb, ca, cb, enums_recreated.contains(&cb.data_type.as_str())),
                 }
             }
-            for ca in &ta.columns {
-                if tb.column(&ca.name).is_none() {
-                    s.destroy(format!("ALTER TABLE {t} DROP COLUMN {}", self.q(&ca.name)));
-                }
-            }
+            self.drop_columns(s, &t, ta, tb);
         }
         // Constraints and indexes that are new or changed.
         for (k, tb) in &b.tables {
@@ -727,11 +765,7 @@ impl Gen<'_> {
                     ));
                 }
             }
-            for (n, i) in &tb.indexes {
-                if ta.and_then(|ta| ta.indexes.get(n)) != Some(i) {
-                    s.push(self.create_index(tb, n, i));
-                }
-            }
+            self.create_indexes(s, ta, tb);
         }
         for (t, n) in checks_to_validate {
             s.push(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", self.qt(t), self.q(n)));
@@ -773,15 +807,7 @@ impl Gen<'_> {
                 }
             }
         }
-        let views_to_create: BTreeSet<String> = b
-            .views
-            .iter()
-            .filter(|(k, v)| a.views.get(*k) != Some(*v) || views_to_drop.contains(*k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for v in self.view_order(&b.views, &views_to_create) {
-            s.push(self.create_view(v));
-        }
+        self.create_views(s, &views_to_drop);
         for (k, t) in &b.triggers {
             if a.triggers.get(k) != Some(t) {
                 s.push(t.definition.clone());
@@ -909,39 +935,19 @@ impl Gen<'_> {
         }
         // SQLite re-checks every view when a table is renamed: drop views over reshaped tables.
         let any_rebuild = !rebuilt.is_empty();
-        let views_to_drop: BTreeSet<String> = a
-            .views
-            .iter()
-            .filter(|(k, v)| {
-                b.views.get(*k) != Some(*v) || any_rebuild || reshaped.iter().any(|t| mentions(&v.definition, t))
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for v in self.view_order(&a.views, &views_to_drop).into_iter().rev() {
-            s.push(self.drop_view(v));
-        }
+        let views_to_drop = self.drop_views(s, |v| any_rebuild || reshaped.iter().any(|t| mentions(&v.definition, t)));
         for (k, ta) in &a.tables {
             let Some(tb) = b.tables.get(k) else { continue };
             if rebuilt.contains(k) {
                 continue;
             }
-            for (n, ia) in &ta.indexes {
-                if tb.indexes.get(n) != Some(ia) {
-                    s.push(self.drop_index(ta, n));
-                }
-            }
+            self.drop_indexes(s, ta, tb);
         }
-        for (k, ta) in &a.tables {
-            if !b.tables.contains_key(k) {
-                s.destroy(format!("DROP TABLE {}", self.qt(ta)));
-            }
-        }
+        self.drop_tables(s);
         for (k, tb) in &b.tables {
             let Some(ta) = a.tables.get(k) else {
                 s.push(self.create_table(tb, None));
-                for (n, i) in &tb.indexes {
-                    s.push(self.create_index(tb, n, i));
-                }
+                self.create_indexes(s, None, tb);
                 continue;
             };
             let t = self.qt(tb);
@@ -965,9 +971,8 @@ impl Gen<'_> {
                     s.push(format!("DROP TABLE {t}"))
                 }
                 s.push(format!("ALTER TABLE {} RENAME TO {t}", self.q(&tmp)));
-                for (n, i) in &tb.indexes {
-                    s.push(self.create_index(tb, n, i));
-                }
+                // The new table has no indexes yet: create every one.
+                self.create_indexes(s, None, tb);
                 continue;
             }
             for cb in &tb.columns {
@@ -975,26 +980,10 @@ impl Gen<'_> {
                     s.push(format!("ALTER TABLE {t} ADD COLUMN {}", self.column_def(tb, cb)));
                 }
             }
-            for ca in &ta.columns {
-                if tb.column(&ca.name).is_none() {
-                    s.destroy(format!("ALTER TABLE {t} DROP COLUMN {}", self.q(&ca.name)));
-                }
-            }
-            for (n, i) in &tb.indexes {
-                if ta.indexes.get(n) != Some(i) {
-                    s.push(self.create_index(tb, n, i));
-                }
-            }
+            self.drop_columns(s, &t, ta, tb);
+            self.create_indexes(s, Some(ta), tb);
         }
-        let views_to_create: BTreeSet<String> = b
-            .views
-            .iter()
-            .filter(|(k, v)| a.views.get(*k) != Some(*v) || views_to_drop.contains(*k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for v in self.view_order(&b.views, &views_to_create) {
-            s.push(self.create_view(v));
-        }
+        self.create_views(s, &views_to_drop);
         for (k, t) in &b.triggers {
             if a.triggers.get(k) != Some(t) || rebuilt.contains(&t.table) {
                 s.push(t.definition.clone());
