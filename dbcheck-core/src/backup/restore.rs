@@ -143,6 +143,27 @@ async fn server_admin(
     Ok((exists, admin))
 }
 
+/// Just before the swap: end the other sessions on `name` when forced, else refuse (dropping the
+/// prepared `fresh`) when a session connected since the first check.
+async fn claim_target(
+    admin: &mut Db,
+    url: &DatabaseUrl,
+    name: &str,
+    fresh: &str,
+    force: bool,
+) -> Result<(), BackupError> {
+    if force {
+        admin.terminate_connections(name).await?;
+        return Ok(());
+    }
+    let n = admin.other_connections(name).await?;
+    if n > 0 {
+        admin.drop_database_if_exists(fresh).await?;
+        return Err(BackupError::InUse { database: url.redacted(), count: n });
+    }
+    Ok(())
+}
+
 fn sqlite_path(url: &DatabaseUrl) -> PathBuf {
     let raw = url.expose();
     let rest = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
@@ -291,15 +312,7 @@ pub async fn restore_generation(
                 return Err(e);
             }
             if exists {
-                if opts.force {
-                    admin.terminate_connections(&name).await?;
-                } else {
-                    let n = admin.other_connections(&name).await?;
-                    if n > 0 {
-                        admin.drop_database_if_exists(&fresh).await?;
-                        return Err(BackupError::InUse { database: url.redacted(), count: n });
-                    }
-                }
+                claim_target(&mut admin, url, &name, &fresh, opts.force).await?;
                 admin.drop_database_if_exists(&old).await?;
                 admin.rename_database(&name, &old).await?;
                 admin.rename_database(&fresh, &name).await?;
@@ -318,15 +331,7 @@ pub async fn restore_generation(
             let fresh = short(&name, "_dbcheck_restore");
             let old = short(&name, "_dbcheck_old");
             if exists {
-                if opts.force {
-                    admin.terminate_connections(&name).await?;
-                } else {
-                    let n = admin.other_connections(&name).await?;
-                    if n > 0 {
-                        admin.drop_database_if_exists(&fresh).await?;
-                        return Err(BackupError::InUse { database: url.redacted(), count: n });
-                    }
-                }
+                claim_target(&mut admin, url, &name, &fresh, opts.force).await?;
                 let charset = admin.mysql_database_charset(&name).await?;
                 admin.drop_database_if_exists(&old).await?;
                 admin.mysql_create_database(&old, charset.as_ref()).await?;
