@@ -1,7 +1,10 @@
 //! Shared pieces of dbcheck's benchmarks: timing and ratio reporting. Each benchmark is a binary
 //! in `src/bin/`, run with `cargo run --release -p dbcheck-bench --bin <name>`.
 
+use std::error::Error;
 use std::time::{Duration, Instant};
+
+use dbcheck_core::db::{ConnectOptions, DatabaseUrl, ShadowServer, connect};
 
 /// Run `f` `runs` times and return the fastest wall-clock time (the least noisy estimate).
 pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -28,4 +31,28 @@ pub fn report(name: &str, ours: Duration, baseline_name: &str, baseline: Duratio
         ours.as_secs_f64(),
         baseline.as_secs_f64()
     );
+}
+
+/// A throwaway PostgreSQL database on the server `DBCHECK_TEST_POSTGRES_URL` names (an admin URL),
+/// created with `setup_sql` run in it: `run` gets the runtime and the database's URL, and the
+/// database is dropped afterwards, whatever `run` returned.
+pub fn with_scratch_postgres(
+    setup_sql: &str,
+    run: impl FnOnce(&tokio::runtime::Runtime, &DatabaseUrl) -> Result<(), Box<dyn Error>>,
+) -> Result<(), Box<dyn Error>> {
+    let admin = std::env::var("DBCHECK_TEST_POSTGRES_URL")
+        .map_err(|_| "set DBCHECK_TEST_POSTGRES_URL to a PostgreSQL admin URL")?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let server = ShadowServer::new(&DatabaseUrl::parse(&admin)?, Duration::from_secs(30));
+    let scratch = rt.block_on(server.create(None))?;
+    let setup = rt.block_on(async {
+        let mut db =
+            connect(&scratch.url, &ConnectOptions { read_only: false, timeout: Duration::from_secs(30) }).await?;
+        let r = db.execute(setup_sql, "setting up the benchmark database").await;
+        db.close().await;
+        r
+    });
+    let result = setup.map_err(Box::<dyn Error>::from).and_then(|()| run(&rt, &scratch.url));
+    rt.block_on(server.drop_database(scratch.name.as_deref().unwrap_or_default()))?;
+    result
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dbcheck_bench::{best_of, report};
-use dbcheck_core::db::{ConnectOptions, DatabaseUrl, ShadowServer, connect};
+use dbcheck_bench::{best_of, report, with_scratch_postgres};
+use dbcheck_core::db::{ConnectOptions, DatabaseUrl, connect};
 use dbcheck_core::integrity::{IntegrityConfig, IntegrityOptions, check_config};
 
 const RULES: &str = r#"
@@ -102,24 +102,18 @@ async fn relation_files(url: &DatabaseUrl) -> Result<Option<Vec<PathBuf>>, Box<d
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows: u64 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(5_000_000);
-    let admin = std::env::var("DBCHECK_TEST_POSTGRES_URL")
-        .map_err(|_| "set DBCHECK_TEST_POSTGRES_URL to a PostgreSQL admin URL")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let server = ShadowServer::new(&DatabaseUrl::parse(&admin)?, Duration::from_secs(30));
-    let shadow = rt.block_on(server.create(None))?;
-    let name = shadow.name.clone().unwrap_or_default();
-    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let writable = ConnectOptions { read_only: false, timeout: Duration::from_secs(30) };
+    let table = format!(
+        "CREATE UNLOGGED TABLE ads (id bigint PRIMARY KEY, title text, slug text, price integer, qty integer, \
+         status text, category_id integer);
+         INSERT INTO ads SELECT g, 'Title ' || g, 'title-' || g, g % 5000, g % 100,
+           (ARRAY['draft', 'live', 'sold'])[g % 3 + 1], g % 40 FROM generate_series(1, {rows}) g;
+         UPDATE ads SET slug = NULL WHERE id % 100000 = 0;"
+    );
+    with_scratch_postgres(&table, |rt, url| {
         rt.block_on(async {
-            let mut db = connect(&shadow.url, &writable).await?;
-            let sql = format!(
-                "CREATE UNLOGGED TABLE ads (id bigint PRIMARY KEY, title text, slug text, price integer, qty integer, \
-                 status text, category_id integer);
-                 INSERT INTO ads SELECT g, 'Title ' || g, 'title-' || g, g % 5000, g % 100,
-                   (ARRAY['draft', 'live', 'sold'])[g % 3 + 1], g % 40 FROM generate_series(1, {rows}) g;
-                 UPDATE ads SET slug = NULL WHERE id % 100000 = 0;"
-            );
-            db.execute(&sql, "creating the benchmark table").await?;
+            let writable = ConnectOptions { read_only: false, timeout: Duration::from_secs(30) };
+            let mut db = connect(url, &writable).await?;
+            // Not in the setup script: VACUUM cannot run inside its implicit transaction.
             db.execute("VACUUM ANALYZE ads", "vacuuming the benchmark table").await?;
             db.close().await;
             Ok::<_, dbcheck_core::db::DbError>(())
@@ -136,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(rule_count.sum::<usize>(), 10);
         let run_sql = |sql: &str| {
             rt.block_on(async {
-                let mut db = connect(&shadow.url, &ConnectOptions::default()).await?;
+                let mut db = connect(url, &ConnectOptions::default()).await?;
                 let r = db.execute(sql, "benchmark query").await;
                 db.close().await;
                 r
@@ -144,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let run_ours = |samples: Option<usize>| {
             rt.block_on(async {
-                let mut db = connect(&shadow.url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
+                let mut db = connect(url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
                 let options = IntegrityOptions { no_derived: true, samples, ..IntegrityOptions::default() };
                 let r = check_config(&mut db, &config, &[], &options).await;
                 db.close().await;
@@ -153,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let run_separate = |before_each: &dyn Fn()| {
             rt.block_on(async {
-                let mut db = connect(&shadow.url, &ConnectOptions::default()).await?;
+                let mut db = connect(url, &ConnectOptions::default()).await?;
                 let mut spent = Duration::ZERO;
                 for cond in SEPARATE {
                     before_each();
@@ -186,7 +180,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // Cold: the table's pages evicted from the OS page cache before every scan, as for a table
         // larger than memory (needs read access to the server's data directory).
-        let files = rt.block_on(relation_files(&shadow.url))?;
+        let files = rt.block_on(relation_files(url))?;
         let Some(files) = files else {
             println!("cold cache: skipped (the server's data directory is not readable here)");
             return Ok(());
@@ -220,7 +214,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report("integrity --samples 0 (the scan alone)", scan_cold, "SELECT count(*)", count_cold, "<= 1.3");
         report("10 separate queries", separate_cold, "integrity", ours_cold, ">= 5");
         Ok(())
-    })();
-    rt.block_on(server.drop_database(&name))?;
-    result
+    })
 }

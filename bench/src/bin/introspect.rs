@@ -5,10 +5,9 @@
 //! `cargo run --release -p dbcheck-bench --bin introspect`
 
 use std::process::Command;
-use std::time::Duration;
 
-use dbcheck_bench::{best_of, report};
-use dbcheck_core::db::{ConnectOptions, DatabaseUrl, IntrospectOptions, ShadowServer, connect};
+use dbcheck_bench::{best_of, report, with_scratch_postgres};
+use dbcheck_core::db::{ConnectOptions, IntrospectOptions, connect};
 
 const TABLES: usize = 1000;
 
@@ -28,23 +27,10 @@ fn schema_sql() -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let admin = std::env::var("DBCHECK_TEST_POSTGRES_URL")
-        .map_err(|_| "set DBCHECK_TEST_POSTGRES_URL to a PostgreSQL admin URL")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let server = ShadowServer::new(&DatabaseUrl::parse(&admin)?, Duration::from_secs(30));
-    let shadow = rt.block_on(server.create(None))?;
-    let name = shadow.name.clone().unwrap_or_default();
-    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let options = ConnectOptions { read_only: false, timeout: Duration::from_secs(30) };
-        rt.block_on(async {
-            let mut db = connect(&shadow.url, &options).await?;
-            db.execute(&schema_sql(), "creating the benchmark schema").await?;
-            db.close().await;
-            Ok::<_, dbcheck_core::db::DbError>(())
-        })?;
+    with_scratch_postgres(&schema_sql(), |rt, url| {
         let (ours, schema) = best_of(5, || {
             rt.block_on(async {
-                let mut db = connect(&shadow.url, &ConnectOptions::default()).await?;
+                let mut db = connect(url, &ConnectOptions::default()).await?;
                 let s = db.introspect(&IntrospectOptions::default()).await;
                 db.close().await;
                 s
@@ -56,16 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let fks: usize = schema.tables.values().map(|t| t.foreign_keys.len()).sum();
         println!("introspected {} tables, {indexes} indexes, {fks} foreign keys", schema.tables.len());
         let (dump, status) = best_of(5, || {
-            Command::new("pg_dump")
-                .args(["--schema-only", "--no-owner", "-f", "/dev/null", shadow.url.expose()])
-                .status()
+            Command::new("pg_dump").args(["--schema-only", "--no-owner", "-f", "/dev/null", url.expose()]).status()
         });
         if !status?.success() {
             return Err("pg_dump failed".into());
         }
         report("introspect 1000 tables", ours, "pg_dump --schema-only", dump, "<= 0.5");
         Ok(())
-    })();
-    rt.block_on(server.drop_database(&name))?;
-    result
+    })
 }
