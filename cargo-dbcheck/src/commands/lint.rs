@@ -32,6 +32,10 @@ pub struct LintArgs {
     /// Do not connect even when a database URL is configured (no sizes, no row counts)
     #[arg(long)]
     pub offline: bool,
+    /// Rewrite the migrations new since the git base (or the FILEs given) where a rule has an
+    /// in-place fix (column types: DL401, DL403, DL404, DL405), then lint them again
+    #[arg(long)]
+    pub fix: bool,
     /// Lint only these migration files
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -53,6 +57,18 @@ pub struct LintOutput {
     pub code_refs: usize,
     /// Whether table sizes and row counts came from a live database.
     pub data_aware: bool,
+    /// With `--fix`: the in-place fixes written, and the files they changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<FixedOutput>,
+}
+
+/// What `lint --fix` rewrote.
+#[derive(Debug, Serialize)]
+pub struct FixedOutput {
+    /// Fixes written.
+    pub fixes: usize,
+    /// Files rewritten, as discovered.
+    pub files: Vec<PathBuf>,
 }
 
 impl LintOutput {
@@ -64,8 +80,13 @@ impl LintOutput {
         let history =
             if self.skipped > 0 { format!(" ({} earlier read for history only)", self.skipped) } else { String::new() };
         let data = if self.data_aware { ", data-aware" } else { "" };
+        let fixed = self
+            .fixed
+            .as_ref()
+            .map(|f| format!("fixed {} finding(s) in {} file(s); then ", f.fixes, f.files.len()))
+            .unwrap_or_default();
         format!(
-            "{} migration file(s){base}, {} statement(s) linted{history}{data}: {} error(s), {} warning(s), {} info",
+            "{fixed}{} migration file(s){base}, {} statement(s) linted{history}{data}: {} error(s), {} warning(s), {} info",
             self.files,
             self.statements,
             count(Severity::Error),
@@ -183,6 +204,7 @@ pub async fn lint_project(
         base: base_used,
         code_refs: options.code_refs.len(),
         data_aware: options.sizes.is_some(),
+        fixed: None,
     };
     Ok((discovery, report, output, skipped))
 }
@@ -216,6 +238,36 @@ fn relative_refs(project: &Project, mut refs: Vec<CodeRef>) -> Vec<CodeRef> {
     refs
 }
 
+/// `lint --fix`: lint the migrations that are not applied anywhere yet (new since the git base, by
+/// default the upstream branch or `main`, or the files named), write the in-place fixes the
+/// findings offer, and lint again for the report.
+async fn fix(
+    project: &Project,
+    global: &GlobalArgs,
+    args: &LintArgs,
+) -> Result<(Discovery, LintReport, LintOutput, Vec<String>), CliError> {
+    let default_base = args.base.is_none() && args.files.is_empty();
+    let (_, first, output, _) = lint_project(project, global, args, default_base, None).await?;
+    if output.base.is_none() && args.files.is_empty() {
+        return Err(CliError::Usage {
+            message: "--fix rewrites only migrations that no database has applied yet, and there is no git base to \
+                      tell which those are"
+                .into(),
+            help: Some(
+                "run it inside the git repository (with an upstream or `main`), pass --base REF, or name the files"
+                    .into(),
+            ),
+        });
+    }
+    let edits: Vec<dbcheck_core::lint::Edit> = first.findings.into_iter().filter_map(|f| f.edit).collect();
+    let applied = dbcheck_core::lint::fix::apply_edits(&project.root, &edits)
+        .map_err(|e| CliError::Usage { message: e.to_string(), help: None })?;
+    let (discovery, report, mut output, mut skipped) = lint_project(project, global, args, default_base, None).await?;
+    skipped.extend(applied.skipped.iter().map(|s| format!("fix not applied at {s}")));
+    output.fixed = Some(FixedOutput { fixes: applied.applied, files: applied.files });
+    Ok((discovery, report, output, skipped))
+}
+
 /// Run `lint` for one project.
 pub async fn run(
     project: &Project,
@@ -223,7 +275,11 @@ pub async fn run(
     args: &LintArgs,
     renderer: &Renderer,
 ) -> Result<ProjectResult, CliError> {
-    let (discovery, report, output, skipped) = lint_project(project, global, args, false, None).await?;
+    let (discovery, report, output, skipped) = if args.fix {
+        fix(project, global, args).await?
+    } else {
+        lint_project(project, global, args, false, None).await?
+    };
     let mut findings = discovery.findings.clone();
     findings.extend(report.plain_findings());
     let result = ProjectResult {

@@ -101,3 +101,43 @@ fn bare_run_lints_new_migrations_against_the_code() {
     // The struct's table and its three fields, read once by the declared check.
     assert_eq!(json["results"][0]["lint"]["code_refs"], 4, "{:#}", json["results"][0]["lint"]);
 }
+
+/// `lint --fix` rewrites column types in the migrations new since the git base only, then lints
+/// them again; a committed migration with the same problem is left as it is. Without a git base
+/// it refuses: it cannot tell which migrations no database has applied yet.
+#[test]
+fn fix_rewrites_only_new_migrations_and_needs_a_base() {
+    use crate::hook::{git, repo};
+    let p = repo();
+    let committed = "CREATE TABLE tags (id bigint PRIMARY KEY, name varchar(40));\n";
+    p.write("migrations/3_tags.sql", committed);
+    assert!(git(&p, &["add", "-A"]).status.success());
+    assert!(git(&p, &["commit", "-qm", "tags"]).status.success());
+    p.write(
+        "migrations/4_events.sql",
+        "CREATE TABLE events (id bigint PRIMARY KEY, tag_id integer REFERENCES tags (id), at timestamp NOT NULL, \
+         code char(2));\n",
+    );
+    let out = p.cmd().args(["dbcheck", "lint", "--fix", "--offline", "--message-format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let read = |rel: &str| std::fs::read_to_string(p.path().join(rel)).unwrap();
+    assert_eq!(
+        read("migrations/4_events.sql"),
+        "CREATE TABLE events (id bigint PRIMARY KEY, tag_id bigint REFERENCES tags (id), at timestamptz NOT NULL, \
+         code text CHECK (char_length(code) <= 2));\n"
+    );
+    assert_eq!(read("migrations/3_tags.sql"), committed, "a committed migration is never rewritten");
+    let lint = &json["results"][0]["lint"];
+    assert_eq!(lint["fixed"]["fixes"], 3, "{lint:#}");
+    assert_eq!(lint["fixed"]["files"].as_array().map(Vec::len), Some(1), "{lint:#}");
+    let left: Vec<String> = codes(&json).into_iter().filter(|c| c.starts_with("prefer-") || c == "ban-char").collect();
+    assert!(left.is_empty(), "linted again after the fix: {left:?}");
+
+    let outside = TempProject::new("").with_sqlx_migrations();
+    let out = outside.cmd().args(["dbcheck", "lint", "--fix", "--offline"]).output().unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no git base"), "{stderr}");
+}

@@ -163,6 +163,7 @@ pub(crate) fn apply(
             rule: code,
             statement: ig.statement.and_then(|s| sts.get(s)).map_or(0..0, |s| s.span.clone()),
             table: None,
+            edit: None,
         });
     }
     out

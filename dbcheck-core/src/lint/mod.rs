@@ -9,6 +9,7 @@ pub mod ast;
 pub mod config;
 mod context;
 pub mod data;
+pub mod fix;
 #[cfg(test)]
 mod fuzz;
 mod ignore;
@@ -46,17 +47,39 @@ pub struct Hit {
     pub table: Option<String>,
     /// A severity other than the rule's default (e.g. `CASCADE` makes a drop worse).
     pub severity: Option<Severity>,
+    /// An in-place rewrite that resolves it (`lint --fix`); its path is filled in with the file's.
+    pub edit: Option<Edit>,
+}
+
+/// An in-place rewrite of a migration that resolves a finding (`cargo dbcheck lint --fix`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    /// The migration file.
+    pub path: PathBuf,
+    /// The byte range replaced.
+    pub span: Range<usize>,
+    /// The text the range holds now: an edit whose file has changed since is not applied.
+    pub expected: String,
+    /// The text that replaces it.
+    pub replacement: String,
 }
 
 impl Hit {
     /// A hit at `span` with a message and help.
     pub fn new(span: Range<usize>, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Hit { span, message: message.into(), help: help.into(), fix_sql: None, table: None, severity: None }
+        Hit { span, message: message.into(), help: help.into(), fix_sql: None, table: None, severity: None, edit: None }
     }
 
     /// Attach the safe SQL.
     pub fn fix(mut self, sql: impl Into<String>) -> Self {
         self.fix_sql = Some(sql.into());
+        self
+    }
+
+    /// Offer replacing `expected` at `span` (file offsets) with `replacement` as the fix.
+    pub fn replace(mut self, span: Range<usize>, expected: &str, replacement: impl Into<String>) -> Self {
+        let replacement = replacement.into();
+        self.edit = Some(Edit { path: PathBuf::new(), span, expected: expected.to_owned(), replacement });
         self
     }
 
@@ -104,6 +127,9 @@ pub struct LintFinding {
     pub statement: Range<usize>,
     /// The existing table concerned, when the rule named one.
     pub table: Option<String>,
+    /// The in-place rewrite that resolves it, when the rule has a mechanical one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
 }
 
 /// The result of a lint run.
@@ -283,7 +309,8 @@ fn finding(
     if let Some(sql) = hit.fix_sql {
         f = f.fix_sql(sql);
     }
-    LintFinding { finding: f, rule: meta.id, statement, table: hit.table }
+    let edit = hit.edit.map(|e| Edit { path: path.to_path_buf(), ..e });
+    LintFinding { finding: f, rule: meta.id, statement, table: hit.table, edit }
 }
 
 #[cfg(test)]

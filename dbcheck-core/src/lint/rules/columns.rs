@@ -126,7 +126,8 @@ pub(crate) fn retyped(cx: &Cx<'_>, c: &TypedColumn<'_>, new_type: &str) -> Optio
 }
 
 /// A hygiene hit on `c` (at its type) whose safe form is the column retyped to `replacement`,
-/// with that SQL as the fix when it can be written.
+/// with that SQL as the fix when it can be written, and the in-place rewrite of the type when
+/// `c` is a column definition.
 pub(crate) fn retype_hit(
     cx: &Cx<'_>,
     c: &TypedColumn<'_>,
@@ -134,7 +135,12 @@ pub(crate) fn retype_hit(
     help: impl Into<String>,
     replacement: &str,
 ) -> crate::lint::Hit {
-    let hit = crate::lint::Hit::new(c.span.clone(), message, help);
+    let mut hit = crate::lint::Hit::new(c.span.clone(), message, help);
+    // In a column definition the type can be rewritten in place (`lint --fix`); a type change
+    // (`ALTER COLUMN … TYPE`) is a different statement and is left to a human.
+    if let Some(def) = c.def.filter(|d| !d.type_span.is_empty() && d.type_span == c.span) {
+        hit = hit.replace(def.type_span.clone(), &def.type_text, replacement);
+    }
     match retyped(cx, c, replacement) {
         Some(sql) => hit.fix(sql),
         None => hit,
