@@ -33,7 +33,7 @@ pub struct LintArgs {
     #[arg(long)]
     pub offline: bool,
     /// Rewrite the migrations new since the git base (or the FILEs given) where a rule has an
-    /// in-place fix (column types: DL401, DL403, DL404, DL405), then lint them again
+    /// in-place fix (column types: DL401–DL405), then lint them again
     #[arg(long)]
     pub fix: bool,
     /// Lint only these migration files
