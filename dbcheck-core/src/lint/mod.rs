@@ -303,9 +303,11 @@ fn finding(
             None => {}
         }
     }
+    let fixable =
+        if hit.edit.is_some() { "; while the migration is new, `cargo dbcheck lint --fix` rewrites it" } else { "" };
     let mut f = Finding::new(meta.id, severity, message)
         .at(Location::span(path, hit.span))
-        .help(format!("{} [{}; see docs/lint/{}.md]", hit.help, meta.code, meta.id));
+        .help(format!("{} [{}{fixable}; see docs/lint/{}.md]", hit.help, meta.code, meta.id));
     if let Some(sql) = hit.fix_sql {
         f = f.fix_sql(sql);
     }
