@@ -54,6 +54,15 @@ impl<'a> Cx<'a> {
         lookup(self.at_start, &name.key(), self.dialect)
     }
 
+    /// The table and actions of an `ALTER TABLE` statement on an existing table (see
+    /// [`Cx::existing`]): what the locking rules look at.
+    pub fn alter_existing(&self) -> Option<(&'a Name, &'a [Action])> {
+        let stmt: &'a Stmt = self.stmt;
+        let Stmt::AlterTable { table, actions } = stmt else { return None };
+        self.existing(table)?;
+        Some((table, actions))
+    }
+
     /// A column of an existing table (as it stood before this migration).
     pub fn existing_column(&self, table: &Name, column: &str) -> Option<&'a Column> {
         let t = self.existing(table)?;

@@ -4,7 +4,7 @@
 
 use super::{Rule, RuleMeta};
 use crate::db::Dialect;
-use crate::lint::ast::{Action, Stmt};
+use crate::lint::ast::Action;
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
 use crate::schema::normalize_type;
@@ -32,10 +32,7 @@ impl Rule for ColumnTypeRewrite {
     }
 
     fn check(&self, cx: &Cx<'_>, out: &mut Vec<Hit>) {
-        let Stmt::AlterTable { table, actions } = cx.stmt else { return };
-        if cx.existing(table).is_none() {
-            return;
-        }
+        let Some((table, actions)) = cx.alter_existing() else { return };
         let mut changes = Vec::new();
         for a in actions {
             let Action::AlterType { column, new_type, using, span, .. } = a else { continue };

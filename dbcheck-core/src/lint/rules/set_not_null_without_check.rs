@@ -3,7 +3,7 @@
 //! `CHECK (c IS NOT NULL)` already proves it (PostgreSQL 12 and later).
 
 use super::{PG, Rule, RuleMeta};
-use crate::lint::ast::{Action, Stmt};
+use crate::lint::ast::Action;
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
 use crate::schema::Table;
@@ -42,10 +42,7 @@ impl Rule for SetNotNullWithoutCheck {
     }
 
     fn check(&self, cx: &Cx<'_>, out: &mut Vec<Hit>) {
-        let Stmt::AlterTable { table, actions } = cx.stmt else { return };
-        if cx.existing(table).is_none() {
-            return;
-        }
+        let Some((table, actions)) = cx.alter_existing() else { return };
         let Some(now) = cx.table(table) else { return };
         let t = table.key();
         for a in actions {

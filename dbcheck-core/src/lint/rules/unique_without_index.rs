@@ -3,7 +3,7 @@
 //! beforehand with `CONCURRENTLY` (`USING INDEX`).
 
 use super::{PG, Rule, RuleMeta};
-use crate::lint::ast::{Action, ConstraintKind, Stmt};
+use crate::lint::ast::{Action, ConstraintKind};
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
 
@@ -34,10 +34,7 @@ impl Rule for UniqueWithoutIndex {
     }
 
     fn check(&self, cx: &Cx<'_>, out: &mut Vec<Hit>) {
-        let Stmt::AlterTable { table, actions } = cx.stmt else { return };
-        if cx.existing(table).is_none() {
-            return;
-        }
+        let Some((table, actions)) = cx.alter_existing() else { return };
         let t = table.key();
         for a in actions {
             match a {

@@ -3,7 +3,7 @@
 //! generated column; any default before PostgreSQL 11) rewrites the table under its lock.
 
 use super::{PG, Rule, RuleMeta};
-use crate::lint::ast::{Action, ColumnDef, Stmt};
+use crate::lint::ast::{Action, ColumnDef};
 use crate::lint::{Cx, Hit};
 use crate::report::Severity;
 
@@ -101,10 +101,7 @@ impl Rule for VolatileDefault {
     }
 
     fn check(&self, cx: &Cx<'_>, out: &mut Vec<Hit>) {
-        let Stmt::AlterTable { table, actions } = cx.stmt else { return };
-        if cx.existing(table).is_none() {
-            return;
-        }
+        let Some((table, actions)) = cx.alter_existing() else { return };
         let t = table.key();
         for a in actions {
             let Action::AddColumn(col) = a else { continue };
