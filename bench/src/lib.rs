@@ -56,3 +56,41 @@ pub fn with_scratch_postgres(
     rt.block_on(server.drop_database(scratch.name.as_deref().unwrap_or_default()))?;
     result
 }
+
+/// `n` sqlx migrations in `dir` (the history of the static and guard benchmarks): tables with keys,
+/// defaults, checks and foreign keys; added, renamed and retyped columns; plain, unique,
+/// expression and partial indexes; NOT VALID + VALIDATE; data. Every fifth creates a table `t{k}`
+/// (id, parent_id, name, price, created_at; later slug, renamed to handle).
+pub fn write_history(dir: &std::path::Path, n: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for i in 0..n {
+        let t = i - i % 5;
+        let sql = match i % 5 {
+            0 => {
+                let parent =
+                    if t >= 5 { format!(" REFERENCES t{} (id) ON DELETE CASCADE", t - 5) } else { String::new() };
+                format!(
+                    "-- table {t}\nCREATE TABLE t{t} (\n    id bigserial PRIMARY KEY,\n    parent_id bigint{parent},\n    \
+                     name text NOT NULL,\n    price numeric(10, 2) DEFAULT 0 CHECK (price >= 0),\n    \
+                     created_at timestamptz NOT NULL DEFAULT now()\n);\n"
+                )
+            }
+            1 => format!(
+                "ALTER TABLE t{t} ADD COLUMN slug text;\nINSERT INTO t{t} (name, slug) VALUES ('a', 'a-1'), ('b', 'b-2');\n"
+            ),
+            2 => format!(
+                "CREATE UNIQUE INDEX t{t}_slug_key ON t{t} (slug);\nCREATE INDEX t{t}_lower_name_idx ON t{t} (lower(name)) WHERE price > 0;\n"
+            ),
+            3 => format!(
+                "ALTER TABLE t{t} ADD CONSTRAINT t{t}_name_check CHECK (name <> '') NOT VALID;\n\
+                 ALTER TABLE t{t} VALIDATE CONSTRAINT t{t}_name_check;\n"
+            ),
+            _ => format!(
+                "ALTER TABLE t{t} RENAME COLUMN slug TO handle;\nALTER TABLE t{t} ALTER COLUMN price TYPE numeric(12, 2);\n\
+                 UPDATE t{t} SET handle = name WHERE handle IS NULL;\nALTER TABLE t{t} ALTER COLUMN handle SET NOT NULL;\n"
+            ),
+        };
+        std::fs::write(dir.join(format!("{}_step_{i}.sql", 20240101000000u64 + i as u64)), sql)?;
+    }
+    Ok(())
+}

@@ -12,44 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use dbcheck_bench::best_of;
+use dbcheck_bench::{best_of, write_history};
 use dbcheck_core::guard::{SchemaSource, fingerprint, load_schema};
 
 const MIGRATIONS: usize = 300;
 const STRUCTS: usize = 50;
 const RUNS: usize = 5;
-
-/// 300 sqlx migrations (as in `static.rs`): every fifth creates a table `t{n}`, the next four add
-/// a column, indexes, a validated check, and rename + retype + set NOT NULL.
-fn write_history(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for i in 0..MIGRATIONS {
-        let t = i - i % 5;
-        let sql = match i % 5 {
-            0 => {
-                let parent =
-                    if t >= 5 { format!(" REFERENCES t{} (id) ON DELETE CASCADE", t - 5) } else { String::new() };
-                format!(
-                    "CREATE TABLE t{t} (\n    id bigserial PRIMARY KEY,\n    parent_id bigint{parent},\n    \
-                     name text NOT NULL,\n    price numeric(10, 2) DEFAULT 0 CHECK (price >= 0),\n    \
-                     created_at timestamptz NOT NULL DEFAULT now()\n);\n"
-                )
-            }
-            1 => format!("ALTER TABLE t{t} ADD COLUMN slug text;\n"),
-            2 => format!("CREATE UNIQUE INDEX t{t}_slug_key ON t{t} (slug);\n"),
-            3 => format!(
-                "ALTER TABLE t{t} ADD CONSTRAINT t{t}_name_check CHECK (name <> '') NOT VALID;\n\
-                 ALTER TABLE t{t} VALIDATE CONSTRAINT t{t}_name_check;\n"
-            ),
-            _ => format!(
-                "ALTER TABLE t{t} RENAME COLUMN slug TO handle;\nALTER TABLE t{t} ALTER COLUMN price TYPE numeric(12, 2);\n\
-                 UPDATE t{t} SET handle = name WHERE handle IS NULL;\nALTER TABLE t{t} ALTER COLUMN handle SET NOT NULL;\n"
-            ),
-        };
-        std::fs::write(dir.join(format!("{}_step_{i}.sql", 20240101000000u64 + i as u64)), sql)?;
-    }
-    Ok(())
-}
 
 /// The crate `name` in `dir`: 50 structs over `t0`, `t5`, …, guarded or not.
 fn write_crate(dir: &Path, name: &str, guarded: bool, workspace: &Path) -> std::io::Result<()> {
@@ -67,7 +35,7 @@ fn write_crate(dir: &Path, name: &str, guarded: bool, workspace: &Path) -> std::
         ),
     )?;
     std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-    write_history(&dir.join("migrations"))?;
+    write_history(&dir.join("migrations"), MIGRATIONS)?;
     let mut models = String::from("//! Generated models.\n#![allow(dead_code)]\n\n");
     for k in 0..STRUCTS {
         let t = k * 5;

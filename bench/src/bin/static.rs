@@ -6,10 +6,9 @@
 //!
 //! `cargo run --release -p dbcheck-bench --bin static`
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dbcheck_bench::{best_of, report};
+use dbcheck_bench::{best_of, report, write_history};
 use dbcheck_core::db::{DatabaseUrl, Dialect, ShadowServer};
 use dbcheck_core::diff::introspect_options;
 use dbcheck_core::migrations::discover_migrations;
@@ -18,46 +17,11 @@ use dbcheck_core::sql::{interpret_migrations, static_disagreements};
 
 const MIGRATIONS: usize = 300;
 
-/// 300 sqlx migrations: tables with keys, defaults, checks and foreign keys; added, renamed and
-/// retyped columns; plain, unique, expression and partial indexes; NOT VALID + VALIDATE; data.
-fn write_history(dir: &Path) -> std::io::Result<()> {
-    for i in 0..MIGRATIONS {
-        let t = i - i % 5;
-        let sql = match i % 5 {
-            0 => {
-                let parent =
-                    if t >= 5 { format!(" REFERENCES t{} (id) ON DELETE CASCADE", t - 5) } else { String::new() };
-                format!(
-                    "-- table {t}\nCREATE TABLE t{t} (\n    id bigserial PRIMARY KEY,\n    parent_id bigint{parent},\n    \
-                     name text NOT NULL,\n    price numeric(10, 2) DEFAULT 0 CHECK (price >= 0),\n    \
-                     created_at timestamptz NOT NULL DEFAULT now()\n);\n"
-                )
-            }
-            1 => format!(
-                "ALTER TABLE t{t} ADD COLUMN slug text;\nINSERT INTO t{t} (name, slug) VALUES ('a', 'a-1'), ('b', 'b-2');\n"
-            ),
-            2 => format!(
-                "CREATE UNIQUE INDEX t{t}_slug_key ON t{t} (slug);\nCREATE INDEX t{t}_lower_name_idx ON t{t} (lower(name)) WHERE price > 0;\n"
-            ),
-            3 => format!(
-                "ALTER TABLE t{t} ADD CONSTRAINT t{t}_name_check CHECK (name <> '') NOT VALID;\n\
-                 ALTER TABLE t{t} VALIDATE CONSTRAINT t{t}_name_check;\n"
-            ),
-            _ => format!(
-                "ALTER TABLE t{t} RENAME COLUMN slug TO handle;\nALTER TABLE t{t} ALTER COLUMN price TYPE numeric(12, 2);\n\
-                 UPDATE t{t} SET handle = name WHERE handle IS NULL;\nALTER TABLE t{t} ALTER COLUMN handle SET NOT NULL;\n"
-            ),
-        };
-        std::fs::write(dir.join(format!("{}_step_{i}.sql", 20240101000000u64 + i as u64)), sql)?;
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = std::env::var("DBCHECK_TEST_POSTGRES_URL")
         .map_err(|_| "set DBCHECK_TEST_POSTGRES_URL to a PostgreSQL admin URL")?;
     let dir = tempfile::tempdir()?;
-    write_history(dir.path())?;
+    write_history(dir.path(), MIGRATIONS)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
     // Static: discovery (reading the files) plus interpretation, as `schema --static` runs it.
